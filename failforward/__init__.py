@@ -1,0 +1,50 @@
+"""failforward: the app factory."""
+
+from pathlib import Path
+
+from flask import Flask
+
+from failforward import cli, settings, tasks, web
+from failforward.accounts.routes import bp as accounts_bp
+from failforward.coaching.routes import bp as coaching_bp
+from failforward.database import configure_sqlite
+from failforward.extensions import csrf, db, htmx, login_manager, migrate
+from failforward.home.routes import bp as home_bp
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: folders, settings, extensions, blueprints, web plumbing."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    if config and config.get("INSTANCE_PATH"):
+        app.instance_path = config["INSTANCE_PATH"]
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    settings.load(app, config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
+
+    tasks.configure(app)
+    _register_blueprints(app)
+    web.init_app(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    """Attach every domain's routes and CLI commands."""
+    app.register_blueprint(home_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(coaching_bp)
+    cli.init_app(app)

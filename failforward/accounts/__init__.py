@@ -1,0 +1,1 @@
+"""Accounts: sign-up, sign-in, passwords, settings, deleting an account."""

@@ -1,0 +1,63 @@
+"""People and the records that guard their sign-in."""
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, Integer, SmallInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from failforward import clock
+from failforward.database import UtcDateTime
+from failforward.extensions import db
+
+
+class User(UserMixin, db.Model):
+    """A person: always a learner, and a coach as soon as they invite someone."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Part of the login id in the session cookie: bumping it signs out every old cookie.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    checkin_weekday: Mapped[int] = mapped_column(SmallInteger, default=0)  # 0 = Monday
+    checkin_hour: Mapped[int] = mapped_column(SmallInteger, default=8)
+    email_opt_in: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+    def get_id(self) -> str:
+        """Flask-Login's id: the user id and the session version, so old cookies stop working."""
+        return f"{self.id}:{self.session_version}"
+
+
+class LoginFailure(db.Model):
+    """A failed sign-in, kept for a short while to throttle guessing per account and per address."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now, index=True)
+
+
+class PendingSignup(db.Model):
+    """A sign-up waiting for its owner to open the link we emailed; the account is made then."""
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    next_path: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+
+class UsedLink(db.Model):
+    """A single-use signed link that has been used; using it again is refused."""
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    used_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)

@@ -1,0 +1,202 @@
+"""Account rules: sign-up by emailed link, sign-in with throttling, passwords, email, deletion."""
+
+import secrets
+from datetime import timedelta
+
+from flask import current_app, render_template
+
+from failforward import clock
+from failforward.accounts.models import LoginFailure, PendingSignup, UsedLink, User
+from failforward.accounts.passwords import hash_password, verify_password
+from failforward.extensions import db
+from failforward.mail.services import queue_mail
+from failforward.signing import LinkError, sign, unsign
+from failforward.web import absolute_url
+
+SIGN_UP_LINK_HOURS = 24
+
+
+class AccountError(Exception):
+    """A refusal to show beside a form field; `field` names it."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def normalise_email(email: str) -> str:
+    """Emails are compared case-insensitively and without surrounding spaces."""
+    return email.strip().lower()
+
+
+def user_by_email(email: str) -> User | None:
+    """The account with this email, if any."""
+    return db.session.scalar(db.select(User).where(User.email == normalise_email(email)))
+
+
+def _mail(key: str, to: str, template: str, subject: str, **context) -> None:
+    body = render_template(f"mail/{template}.txt", **context)
+    queue_mail(key, to, subject, body)
+
+
+def start_sign_up(name: str, email: str, password: str, timezone: str, next_path: str | None) -> None:
+    """Email a link that finishes the sign-up; a known address is told it has an account already."""
+    email = normalise_email(email)
+    nonce = secrets.token_urlsafe(24)
+    password_hash = hash_password(password)  # hashed either way, so both answers take as long
+    if user_by_email(email):
+        _mail(f"sign-up-exists:{nonce}", email, "sign_up_exists", "You already have a failforward account",
+              login_url=absolute_url("accounts.login"), reset_url=absolute_url("accounts.reset_request"))
+    else:
+        db.session.add(PendingSignup(nonce=nonce, email=email, name=name, password_hash=password_hash,
+                                     timezone=timezone, next_path=next_path))
+        token = sign("sign-up", {"n": nonce})
+        _mail(f"sign-up:{nonce}", email, "sign_up", "Finish creating your failforward account",
+              name=name, url=absolute_url("accounts.finish_sign_up", token=token), hours=SIGN_UP_LINK_HOURS)
+    db.session.commit()
+
+
+def pending_sign_up(token: str) -> PendingSignup:
+    """The sign-up a link points at, or LinkError saying why it cannot be used."""
+    payload = unsign("sign-up", token, SIGN_UP_LINK_HOURS * 3600)
+    pending = db.session.get(PendingSignup, str(payload.get("n", "")))
+    if pending is None:
+        raise LinkError("This link has been used already. Sign in, or sign up again.")
+    return pending
+
+
+def finish_sign_up(token: str) -> tuple[User, str | None]:
+    """Create the account from a sign-up link; return it and where the person was heading."""
+    pending = pending_sign_up(token)
+    if user_by_email(pending.email):
+        raise LinkError("An account with this email exists already. Sign in instead.")
+    user = User(email=pending.email, name=pending.name, password_hash=pending.password_hash,
+                timezone=pending.timezone)
+    db.session.add(user)
+    next_path = pending.next_path
+    db.session.delete(pending)
+    db.session.commit()
+    return user, next_path
+
+
+def _throttled(email: str, address: str) -> bool:
+    config = current_app.config
+    since = clock.now() - timedelta(minutes=config["LOGIN_WINDOW_MINUTES"])
+    count = db.select(db.func.count()).select_from(LoginFailure).where(LoginFailure.at > since)
+    by_account = db.session.scalar(count.where(LoginFailure.email == email))
+    by_address = db.session.scalar(count.where(LoginFailure.address == address))
+    return by_account >= config["LOGIN_ATTEMPTS_PER_ACCOUNT"] or by_address >= config["LOGIN_ATTEMPTS_PER_ADDRESS"]
+
+
+def authenticate(email: str, password: str, address: str) -> User:
+    """Return the account for these credentials, or raise AccountError (same words for any email)."""
+    email = normalise_email(email)
+    window = current_app.config["LOGIN_WINDOW_MINUTES"]
+    if _throttled(email, address):
+        verify_password(None, password)
+        raise AccountError(f"Too many attempts. Wait {window} minutes, or reset your password.")
+    user = user_by_email(email)
+    if not verify_password(user.password_hash if user else None, password):
+        now = clock.now()
+        db.session.execute(db.delete(LoginFailure).where(LoginFailure.at < now - timedelta(minutes=window)))
+        db.session.add(LoginFailure(email=email, address=address[:64], at=now))
+        db.session.commit()
+        raise AccountError("That email and password do not match an account.")
+    db.session.execute(db.delete(LoginFailure).where(LoginFailure.email == email))
+    db.session.commit()
+    return user
+
+
+def request_password_reset(email: str) -> None:
+    """Email a one-hour, single-use reset link when the account exists; do nothing visible otherwise."""
+    user = user_by_email(email)
+    if user is None:
+        return
+    nonce = secrets.token_urlsafe(24)
+    token = sign("password-reset", {"u": user.id, "n": nonce})
+    _mail(f"password-reset:{nonce}", user.email, "password_reset", "Reset your failforward password",
+          name=user.name, url=absolute_url("accounts.reset", token=token),
+          minutes=current_app.config["RESET_LINK_MINUTES"])
+    db.session.commit()
+
+
+def reset_link_user(token: str) -> tuple[User, str]:
+    """The account a reset link is for and the link's nonce, or LinkError saying why not."""
+    payload = unsign("password-reset", token, current_app.config["RESET_LINK_MINUTES"] * 60)
+    nonce = str(payload.get("n", ""))
+    if db.session.get(UsedLink, nonce):
+        raise LinkError("This link has been used already. Ask for a new one if you need it.")
+    user = db.session.get(User, payload.get("u"))
+    if user is None:
+        raise LinkError("This link belongs to an account that no longer exists.")
+    return user, nonce
+
+
+def reset_password(token: str, new_password: str) -> User:
+    """Set a new password from a reset link, use the link up, and sign out every old session."""
+    user, nonce = reset_link_user(token)
+    db.session.add(UsedLink(nonce=nonce, purpose="password-reset", user_id=user.id))
+    user.password_hash = hash_password(new_password)
+    user.session_version += 1
+    db.session.commit()
+    return user
+
+
+def _require_password(user: User, password: str) -> None:
+    if not verify_password(user.password_hash, password):
+        raise AccountError("That is not your current password.", field="current_password")
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """Change the password (proving the current one) and sign out other sessions."""
+    _require_password(user, current_password)
+    user.password_hash = hash_password(new_password)
+    user.session_version += 1
+    db.session.commit()
+
+
+def change_email(user: User, password: str, new_email: str) -> None:
+    """Move the account to a new address and tell the old one."""
+    _require_password(user, password)
+    new_email = normalise_email(new_email)
+    if new_email == user.email:
+        raise AccountError("That is already your email address.", field="email")
+    if user_by_email(new_email):
+        raise AccountError("That address is already used by another account.", field="email")
+    old_email = user.email
+    user.email = new_email
+    user.session_version += 1
+    _mail(f"email-changed:{user.id}:{secrets.token_urlsafe(8)}", old_email, "email_changed",
+          "Your failforward email address was changed", name=user.name, new_email=new_email,
+          reset_url=absolute_url("accounts.reset_request"))
+    db.session.commit()
+
+
+def sign_out_everywhere(user: User) -> None:
+    """Make every session cookie of this account stop working."""
+    user.session_version += 1
+    db.session.commit()
+
+
+def update_settings(user: User, *, name: str, timezone: str, checkin_weekday: int, checkin_hour: int,
+                    email_opt_in: bool) -> None:
+    """Save the settings page."""
+    user.name, user.timezone = name, timezone
+    user.checkin_weekday, user.checkin_hour, user.email_opt_in = checkin_weekday, checkin_hour, email_opt_in
+    db.session.commit()
+
+
+def delete_account(user: User, password: str) -> None:
+    """Delete the account and, through the database's cascades, everything that is theirs."""
+    _require_password(user, password)
+    db.session.delete(user)
+    db.session.commit()
+
+
+def load_user(login_id: str) -> User | None:
+    """Flask-Login's loader: the user only when the cookie's session version is still current."""
+    user_id, _, version = login_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    return user if user and user.session_version == int(version) else None

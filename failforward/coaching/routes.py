@@ -1,0 +1,158 @@
+"""Coaching pages: roster and coaches, invites, the learning contract, ending a link."""
+
+from flask import Blueprint, abort, flash, redirect, url_for
+from flask_login import current_user, login_required
+
+from failforward.accounts.forms import ConfirmForm
+from failforward.coaching import services
+from failforward.coaching.forms import AcceptContractForm, ContractForm, InviteForm
+from failforward.signing import LinkError
+from failforward.web import done, invalid, render
+
+bp = Blueprint("coaching", __name__)
+
+
+def _index_page(invite_form: InviteForm, status: int = 200):
+    return render(
+        "coaching/index.html",
+        status=status,
+        roster=services.roster(current_user),
+        coaches=services.coaches_of(current_user),
+        invites=services.open_invites(current_user),
+        invite_form=invite_form,
+        invite_url=services.invite_url,
+    )
+
+
+@bp.get("/coaching")
+@login_required
+def index():
+    """Your learners, your coaches, and open invites."""
+    return _index_page(InviteForm())
+
+
+@bp.post("/coaching/invites")
+@login_required
+def create_invite():
+    """Create an invite link (and email it when an address is given)."""
+    form = InviteForm()
+    if not form.validate_on_submit():
+        return _index_page(form, status=422)
+    invite = services.create_invite(current_user, form.email.data or None)
+    flash("Invite ready. Copy the link below and send it to your learner." if not invite.email
+          else f"Invite emailed to {invite.email}. You can also copy the link below.", "success")
+    return done(url_for("coaching.index", _anchor="invites"))
+
+
+@bp.post("/coaching/invites/<int:invite_id>/withdraw")
+@login_required
+def withdraw_invite(invite_id: int):
+    """Withdraw an unused invite."""
+    if ConfirmForm().validate_on_submit():
+        services.withdraw_invite(current_user, invite_id)
+        flash("Invite withdrawn. Its link no longer works.", "info")
+    return redirect(url_for("coaching.index", _anchor="invites"), 303)
+
+
+@bp.get("/invite/<token>")
+def show_invite(token: str):
+    """Open an invite: sign up or in first, then confirm."""
+    try:
+        invite = services.invite_from_token(token)
+    except LinkError as error:
+        return render("accounts/link_error.html", message=str(error)), 400
+    problem = None
+    if current_user.is_authenticated:
+        try:
+            services.check_invite_for(invite, current_user)
+        except services.CoachingError as error:
+            problem = str(error)
+    return render("coaching/invite.html", invite=invite, token=token, form=ConfirmForm(), problem=problem)
+
+
+@bp.post("/invite/<token>")
+@login_required
+def accept_invite(token: str):
+    """Accept the invite: the coach becomes your coach."""
+    if not ConfirmForm().validate_on_submit():
+        return show_invite(token)
+    try:
+        link = services.accept_invite(token, current_user)
+    except LinkError as error:
+        return render("accounts/link_error.html", message=str(error)), 400
+    except services.CoachingError as error:
+        flash(str(error), "error")
+        return redirect(url_for("coaching.index"), 303)
+    flash(f"{link.coach.name} is now your coach. Read and accept your learning contract.", "success")
+    return redirect(url_for("coaching.show", link_id=link.id), 303)
+
+
+@bp.get("/coaching/links/<int:link_id>")
+@login_required
+def show(link_id: int):
+    """A link's learning contract, with accept or edit, and ending the link."""
+    link = services.link_or_404(current_user, link_id)
+    contract = services.current_contract(link)
+    return render("coaching/show.html", link=link, contract=contract,
+                  in_force=services.accepted_contract(link),
+                  accept_form=AcceptContractForm(version=contract.version))
+
+
+@bp.post("/coaching/links/<int:link_id>/contract/accept")
+@login_required
+def accept_contract(link_id: int):
+    """The learner accepts the current version of the contract."""
+    link = services.link_or_404(current_user, link_id)
+    form = AcceptContractForm()
+    if form.validate_on_submit() and form.version.data.isdigit():
+        try:
+            services.accept_contract(current_user, link, int(form.version.data))
+            flash("Contract accepted. Your coach can see that you did.", "success")
+        except services.CoachingError as error:
+            flash(str(error), "error")
+    return redirect(url_for("coaching.show", link_id=link.id), 303)
+
+
+@bp.get("/coaching/links/<int:link_id>/contract/edit")
+@login_required
+def edit_contract(link_id: int):
+    """The coach's form for proposing a changed contract."""
+    link = services.link_or_404(current_user, link_id)
+    if link.coach_id != current_user.id or not link.active:
+        abort(404)
+    return render("coaching/contract_form.html", link=link, form=ContractForm(obj=services.current_contract(link)))
+
+
+@bp.post("/coaching/links/<int:link_id>/contract")
+@login_required
+def update_contract(link_id: int):
+    """Propose the changed contract; the learner must accept it again."""
+    link = services.link_or_404(current_user, link_id)
+    if link.coach_id != current_user.id or not link.active:
+        abort(404)
+    form = ContractForm()
+    if not form.validate_on_submit():
+        return invalid("coaching/contract_form.html", link=link, form=form)
+    services.propose_contract(current_user, link, form.terms())
+    flash("Changes proposed. They apply once your learner accepts them.", "success")
+    return redirect(url_for("coaching.show", link_id=link.id), 303)
+
+
+@bp.get("/coaching/links/<int:link_id>/end")
+@login_required
+def confirm_end(link_id: int):
+    """Ask before ending a link."""
+    link = services.link_or_404(current_user, link_id)
+    return render("coaching/end.html", link=link, form=ConfirmForm())
+
+
+@bp.post("/coaching/links/<int:link_id>/end")
+@login_required
+def end(link_id: int):
+    """End the link; the coach loses access at once."""
+    link = services.link_or_404(current_user, link_id)
+    if not ConfirmForm().validate_on_submit():
+        return invalid("coaching/end.html", link=link, form=ConfirmForm())
+    services.end_link(current_user, link)
+    flash("The coaching link is ended.", "info")
+    return redirect(url_for("coaching.index"), 303)

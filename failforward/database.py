@@ -1,0 +1,67 @@
+"""Database URL handling and the SQLite settings that TRUST.md promises (WAL, FULL sync, BEGIN IMMEDIATE)."""
+
+from datetime import UTC, datetime
+
+from flask import has_request_context, request
+from sqlalchemy import DateTime, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.types import TypeDecorator
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def normalise_url(url: str) -> str:
+    """Point `postgres://` and `postgresql://` URLs at the psycopg 3 driver we install."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """Set pragmas on every new SQLite connection and begin write transactions IMMEDIATE."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        # Let SQLAlchemy emit BEGIN itself (below) instead of the driver's deferred BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        # A deferred transaction that reads and then writes fails at once with "database is
+        # locked" when another writer got in between; BEGIN IMMEDIATE waits (busy_timeout)
+        # instead. Safe requests (GET never changes state) keep cheap deferred transactions
+        # so readers never queue behind writers.
+        if has_request_context() and request.method in READ_ONLY_METHODS:
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class UtcDateTime(TypeDecorator):
+    """A timestamp stored as naive UTC and always read back as an aware UTC datetime.
+
+    SQLite has no time zone type; without this, values come back naive on SQLite and aware on
+    PostgreSQL, and comparing them with clock.now() breaks on one of the two.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("store aware datetimes only")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)

@@ -1,0 +1,62 @@
+"""Form plumbing shared by every domain: the base form, field limits, text checks."""
+
+from functools import cache
+from zoneinfo import available_timezones
+
+from flask_wtf import FlaskForm
+from wtforms import Field, SelectChoice
+from wtforms.validators import StopValidation, ValidationError
+
+CSRF_MESSAGE = "This form had expired, so nothing was saved yet. Your text is kept: press the button again."
+
+
+class Form(FlaskForm):
+    """Base form: strips surrounding spaces from text and words CSRF failures for people."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            filters = unbound_field.kwargs.get("filters", ())
+            if unbound_field.field_class.__name__ in {"StringField", "TextAreaField", "EmailField", "SearchField"}:
+                unbound_field.kwargs["filters"] = (*filters, _strip)
+            return unbound_field.bind(form=form, **options)
+
+    def validate_csrf_token(self, form, field) -> None:
+        """Refuse a missing or expired token with a sentence a person understands."""
+        try:
+            super().validate_csrf_token(form, field)
+        except ValidationError as error:
+            raise ValidationError(CSRF_MESSAGE) from error
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _has_control_characters(text: str) -> bool:
+    return any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text)
+
+
+def plain_text(form, field: Field) -> None:
+    """Validator: no NUL or other control characters (newlines and tabs are fine in long text)."""
+    if isinstance(field.data, str) and _has_control_characters(field.data):
+        raise StopValidation("Remove the invisible control characters from this text.")
+
+
+def single_line(form, field: Field) -> None:
+    """Validator: one line only, and no control characters."""
+    if isinstance(field.data, str) and any(ord(ch) < 32 for ch in field.data):
+        raise StopValidation("Keep this to one line, without invisible control characters.")
+
+
+@cache
+def timezone_choices() -> list[SelectChoice]:
+    """Every IANA time zone, grouped by region, for a select."""
+    zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
+    return [SelectChoice("UTC", "UTC")] + [
+        SelectChoice(z, z.split("/", 1)[1].replace("_", " "), optgroup=z.split("/", 1)[0]) for z in zones
+    ]
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """SelectChoice objects from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]

@@ -1,0 +1,83 @@
+"""Settings: defaults here, then instance/config.py, then FAILFORWARD_* and the conventional URLs."""
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from failforward.database import normalise_url
+
+PLACEHOLDER_KEYS = frozenset({"", "change-me", "changeme", "dev", "secret", "placeholder"})
+
+
+def defaults(instance_path: str) -> dict:
+    """Return the built-in defaults; every key is documented in instance/config.example.py."""
+    return {
+        "SECRET_KEY": None,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(instance_path) / 'failforward.sqlite3'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "HUEY_IMMEDIATE": False,
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": True,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": True,
+        "WTF_CSRF_TIME_LIMIT": 3600,
+        # Our before_request hook checks the token and lets each form answer for itself, so an
+        # expired token re-renders the form with the text kept instead of a bare 400.
+        "WTF_CSRF_CHECK_DEFAULT": False,
+        "MAIL_TRANSPORT": "file",
+        "MAIL_DIR": str(Path(instance_path) / "mail"),
+        "MAIL_FROM": "failforward <failforward@localhost>",
+        "SMTP_HOST": "localhost",
+        "SMTP_PORT": 25,
+        "SMTP_USERNAME": None,
+        "SMTP_PASSWORD": None,
+        "SMTP_STARTTLS": False,
+        "SMTP_TIMEOUT": 10,
+        "BASE_URL": "http://127.0.0.1:5000",
+        "LOGIN_ATTEMPTS_PER_ACCOUNT": 5,
+        "LOGIN_ATTEMPTS_PER_ADDRESS": 30,
+        "LOGIN_WINDOW_MINUTES": 15,
+        "INVITE_DAYS": 14,
+        "RESET_LINK_MINUTES": 60,
+        "REDIS_URL": None,
+    }
+
+
+def load(app: Flask, overrides: dict | None) -> None:
+    """Fill app.config in order: defaults, instance/config.py, environment; or test overrides."""
+    app.config.from_mapping(defaults(app.instance_path))
+    if overrides is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("FAILFORWARD")
+        if os.environ.get("DATABASE_URL"):
+            app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+        if os.environ.get("REDIS_URL"):
+            app.config["REDIS_URL"] = os.environ["REDIS_URL"]
+    else:
+        app.config.from_mapping(overrides)
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if app.debug:
+        app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = False
+    _ensure_secret_key(app)
+
+
+def _ensure_secret_key(app: Flask) -> None:
+    """Generate a secret key once into instance/, and refuse a placeholder outside debug and tests."""
+    key = app.config.get("SECRET_KEY")
+    if not key:
+        key_file = Path(app.instance_path) / "secret_key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_urlsafe(48))
+            key_file.chmod(0o600)
+        key = key_file.read_text().strip()
+        app.config["SECRET_KEY"] = key
+    if str(key).strip().lower() in PLACEHOLDER_KEYS and not (app.debug or app.testing):
+        raise RuntimeError(
+            "SECRET_KEY is a placeholder. Remove it to have one generated into instance/secret_key,"
+            " or set FAILFORWARD_SECRET_KEY to a long random value."
+        )

@@ -1,0 +1,133 @@
+"""Account rules: sign-up by link, sign-in throttling, reset links, session versions, deletion."""
+
+import pytest
+
+from failforward.accounts import services
+from failforward.accounts.models import PendingSignup, User
+from failforward.accounts.passwords import password_problem, verify_password
+from failforward.extensions import db
+from failforward.signing import LinkError
+from tests.conftest import PASSWORD
+
+
+def link_in(inbox, address: str) -> str:
+    body = inbox.body(inbox.last_to(address))
+    return next(word for word in body.split() if word.startswith("http://localhost/"))
+
+
+def test_sign_up_emails_a_link_and_creates_the_account_only_when_it_is_opened(app, inbox):
+    services.start_sign_up("Ada", "Ada@Example.com ", "a long enough password", "Europe/Paris", None)
+    assert db.session.scalar(db.select(User).where(User.email == "ada@example.com")) is None
+    url = link_in(inbox, "ada@example.com")
+    user, _next = services.finish_sign_up(url.rsplit("/", 1)[1])
+    assert (user.name, user.email, user.timezone) == ("Ada", "ada@example.com", "Europe/Paris")
+    assert verify_password(user.password_hash, "a long enough password")
+    with pytest.raises(LinkError, match="used already"):
+        services.finish_sign_up(url.rsplit("/", 1)[1])
+
+
+def test_sign_up_with_a_known_email_tells_the_owner_instead_of_the_visitor(app, inbox, make_user):
+    owner = make_user(email="owner@example.com")
+    services.start_sign_up("Mallory", "owner@example.com", "a long enough password", "UTC", None)
+    assert "already have one" in inbox.body(inbox.last_to("owner@example.com"))
+    assert db.session.scalar(db.select(db.func.count()).select_from(PendingSignup)) == 0
+    assert db.session.get(User, owner.id).name != "Mallory"
+
+
+def test_wrong_password_and_unknown_email_get_the_same_answer(app, make_user):
+    user = make_user()
+    with pytest.raises(services.AccountError) as wrong:
+        services.authenticate(user.email, "not the password", "10.0.0.1")
+    with pytest.raises(services.AccountError) as unknown:
+        services.authenticate("nobody@example.com", "not the password", "10.0.0.1")
+    assert str(wrong.value) == str(unknown.value)
+
+
+def test_sign_in_is_throttled_per_account_then_allowed_after_the_window(app, make_user, clock):
+    from datetime import UTC, datetime, timedelta
+
+    start = clock.set(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    user = make_user()
+    for _ in range(app.config["LOGIN_ATTEMPTS_PER_ACCOUNT"]):
+        with pytest.raises(services.AccountError, match="do not match"):
+            services.authenticate(user.email, "wrong", "10.0.0.1")
+    with pytest.raises(services.AccountError, match="Too many attempts"):
+        services.authenticate(user.email, PASSWORD, "10.0.0.2")
+    clock.set(start + timedelta(minutes=app.config["LOGIN_WINDOW_MINUTES"], seconds=1))
+    assert services.authenticate(user.email, PASSWORD, "10.0.0.2").id == user.id
+
+
+def test_sign_in_is_throttled_per_address_across_accounts(app, make_user):
+    app.config["LOGIN_ATTEMPTS_PER_ADDRESS"] = 3
+    users = [make_user() for _ in range(4)]
+    for user in users[:3]:
+        with pytest.raises(services.AccountError):
+            services.authenticate(user.email, "wrong", "10.9.9.9")
+    with pytest.raises(services.AccountError, match="Too many attempts"):
+        services.authenticate(users[3].email, PASSWORD, "10.9.9.9")
+    assert services.authenticate(users[3].email, PASSWORD, "10.1.1.1").id == users[3].id
+
+
+def test_reset_link_works_once_and_signs_out_old_sessions(app, inbox, make_user):
+    user = make_user()
+    version = user.session_version
+    services.request_password_reset(user.email)
+    token = link_in(inbox, user.email).rsplit("/", 1)[1]
+    services.reset_password(token, "a brand new passphrase")
+    assert verify_password(user.password_hash, "a brand new passphrase")
+    assert user.session_version == version + 1
+    with pytest.raises(LinkError, match="used already"):
+        services.reset_password(token, "yet another passphrase")
+
+
+def test_reset_for_an_unknown_email_sends_nothing(app, inbox):
+    services.request_password_reset("nobody@example.com")
+    assert inbox.messages == []
+
+
+def test_change_email_needs_the_password_and_tells_the_old_address(app, inbox, make_user):
+    user = make_user(email="old@example.com")
+    with pytest.raises(services.AccountError) as refused:
+        services.change_email(user, "wrong", "new@example.com")
+    assert refused.value.field == "current_password"
+    services.change_email(user, PASSWORD, "New@Example.com")
+    assert user.email == "new@example.com"
+    assert "new@example.com" in inbox.body(inbox.last_to("old@example.com"))
+
+
+def test_change_email_refuses_an_address_in_use(app, make_user):
+    make_user(email="taken@example.com")
+    user = make_user()
+    with pytest.raises(services.AccountError) as refused:
+        services.change_email(user, PASSWORD, "taken@example.com")
+    assert refused.value.field == "email"
+
+
+def test_delete_account_removes_the_person(app, make_user):
+    user = make_user()
+    user_id = user.id
+    services.delete_account(user, PASSWORD)
+    assert db.session.get(User, user_id) is None
+
+
+def test_old_session_ids_stop_loading_after_a_version_bump(app, make_user):
+    user = make_user()
+    old_id = user.get_id()
+    assert services.load_user(old_id).id == user.id
+    services.sign_out_everywhere(user)
+    assert services.load_user(old_id) is None
+    assert services.load_user(user.get_id()).id == user.id
+    assert services.load_user("garbage") is None
+
+
+@pytest.mark.parametrize(
+    ("password", "ok"),
+    [("short", False), ("password123", False), ("aaaaaaaaaaaa", False), ("x" * 300, False),
+     ("a sentence I will remember", True), ("🔥 emoji passwords count too 🔥", True), ("كلمة مرور طويلة", True)],
+)
+def test_password_rules(password, ok):
+    assert (password_problem(password) is None) is ok
+
+
+def test_password_may_not_contain_the_persons_name():
+    assert "name" in password_problem("ada-lovelace-rules", "Lovelace", "ada@example.com")
