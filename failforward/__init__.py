@@ -9,7 +9,10 @@ from failforward.accounts.routes import bp as accounts_bp
 from failforward.coaching.routes import bp as coaching_bp
 from failforward.database import configure_sqlite
 from failforward.extensions import csrf, db, htmx, login_manager, migrate
+from failforward.feedback.routes import bp as feedback_bp
+from failforward.goals.routes import bp as goals_bp
 from failforward.home.routes import bp as home_bp
+from failforward.ledger.routes import bp as ledger_bp
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,4 +50,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(home_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(coaching_bp)
+    app.register_blueprint(goals_bp)
+    app.register_blueprint(ledger_bp)
+    app.register_blueprint(feedback_bp)
     cli.init_app(app)

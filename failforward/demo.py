@@ -8,9 +8,9 @@ from failforward.extensions import db
 
 DEMO_PASSWORD = "practice-makes-progress"
 DEMO_PEOPLE = (
-    ("coach@demo.failforward.test", "Casey Coach", "Europe/London"),
-    ("learner1@demo.failforward.test", "Lee Learner", "Europe/Berlin"),
-    ("learner2@demo.failforward.test", "Sam Student", "America/New_York"),
+    ("coach@example.com", "Casey Coach", "Europe/London"),
+    ("lee@example.com", "Lee Learner", "Europe/Berlin"),
+    ("sam@example.com", "Sam Student", "America/New_York"),
 )
 
 

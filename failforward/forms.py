@@ -4,28 +4,35 @@ from functools import cache
 from zoneinfo import available_timezones
 
 from flask_wtf import FlaskForm
-from wtforms import Field, SelectChoice
+from wtforms import Field, FloatField, SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 
 CSRF_MESSAGE = "This form had expired, so nothing was saved yet. Your text is kept: press the button again."
+
+
+class _PlainWordsCSRF(FlaskForm.Meta.csrf_class):
+    """Flask-WTF's token check, refusing a missing or expired token with a sentence a person understands."""
+
+    def validate_csrf_token(self, form, field) -> None:
+        try:
+            super().validate_csrf_token(form, field)
+        except ValidationError as error:
+            raise ValidationError(CSRF_MESSAGE) from error
 
 
 class Form(FlaskForm):
     """Base form: strips surrounding spaces from text and words CSRF failures for people."""
 
     class Meta:
+        # The token is checked by the CSRF class, not by a `validate_csrf_token` method on the form:
+        # WTForms would run such a method as an extra inline validator on every submission.
+        csrf_class = _PlainWordsCSRF
+
         def bind_field(self, form, unbound_field, options):
             filters = unbound_field.kwargs.get("filters", ())
             if unbound_field.field_class.__name__ in {"StringField", "TextAreaField", "EmailField", "SearchField"}:
                 unbound_field.kwargs["filters"] = (*filters, _strip)
             return unbound_field.bind(form=form, **options)
-
-    def validate_csrf_token(self, form, field) -> None:
-        """Refuse a missing or expired token with a sentence a person understands."""
-        try:
-            super().validate_csrf_token(form, field)
-        except ValidationError as error:
-            raise ValidationError(CSRF_MESSAGE) from error
 
 
 def _strip(value):
@@ -60,3 +67,33 @@ def timezone_choices() -> list[SelectChoice]:
 def choices(pairs) -> list[SelectChoice]:
     """SelectChoice objects from (value, label) pairs."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def finite_number(limit: float = 1e12):
+    """Validator: a real number (not NaN or infinity) no larger than `limit` either way."""
+
+    def check(form, field: Field) -> None:
+        value = field.data
+        if value is None:
+            return
+        if value != value or abs(value) == float("inf") or abs(value) > limit:
+            raise StopValidation(f"Enter a number between -{limit:g} and {limit:g}.")
+
+    return check
+
+
+class NumberField(FloatField):
+    """A decimal number typed on a phone: accepts a comma as the decimal mark, explains bad input."""
+
+    def process_formdata(self, valuelist) -> None:
+        if not valuelist or not valuelist[0].strip():
+            self.data = None
+            return
+        text = valuelist[0].strip().replace(" ", "").replace("\u00a0", "")
+        if text.count(",") == 1 and "." not in text:
+            text = text.replace(",", ".")
+        try:
+            self.data = float(text)
+        except ValueError as error:
+            self.data = None
+            raise ValueError("Enter a number, like 4 or 2.5.") from error

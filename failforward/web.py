@@ -24,7 +24,7 @@ def wants_fragment() -> bool:
     return bool(htmx) and bool(htmx.target) and not htmx.boosted and not htmx.history_restore_request
 
 
-def render(page: str, fragment: str | None = None, status: int = 200, **context) -> Response:
+def render(page: str, fragment: str | None = None, /, status: int = 200, **context) -> Response:
     """Render the fragment for a targeted htmx request, else the full page."""
     template = fragment if fragment and wants_fragment() else page
     response = make_response(render_template(template, **context), status)
@@ -32,7 +32,7 @@ def render(page: str, fragment: str | None = None, status: int = 200, **context)
     return response
 
 
-def done(location: str, fragment: str | None = None, **context) -> Response:
+def done(location: str, fragment: str | None = None, /, **context) -> Response:
     """After a successful POST: re-render the target for htmx, answer 303 to everyone else."""
     if fragment and wants_fragment():
         return render(fragment, fragment, **context)
@@ -44,7 +44,7 @@ def done(location: str, fragment: str | None = None, **context) -> Response:
     return redirect(location, 303)
 
 
-def invalid(page: str, fragment: str | None = None, **context) -> Response:
+def invalid(page: str, fragment: str | None = None, /, **context) -> Response:
     """A form that failed validation: the same form again, the text kept, status 422."""
     return render(page, fragment, status=422, **context)
 

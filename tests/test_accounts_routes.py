@@ -17,7 +17,7 @@ def test_sign_up_round_trip_through_the_emailed_link(client, inbox):
     assert db.session.scalar(db.select(User).where(User.email == "ada@example.com")) is None
     created = client.post(path)
     assert created.status_code == 303
-    assert "Hello, Ada" in client.get("/").get_data(as_text=True)
+    assert "Start here, Ada" in client.get("/").get_data(as_text=True)
 
 
 def test_sign_up_answers_the_same_for_a_known_email(client, make_user):

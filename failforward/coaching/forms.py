@@ -1,7 +1,8 @@
 """Forms for invites and the learning contract."""
 
-from wtforms import EmailField, HiddenField, IntegerField, TextAreaField
+from wtforms import EmailField, IntegerField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
 
 from failforward.forms import Form, plain_text, single_line
 
@@ -59,4 +60,5 @@ class ContractForm(Form):
 class AcceptContractForm(Form):
     """Accept one version of the contract."""
 
-    version = HiddenField(validators=[InputRequired()])
+    # An integer field, so a forged version ("²" passes str.isdigit) is a validation error, not a crash.
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])

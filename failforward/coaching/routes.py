@@ -12,6 +12,12 @@ from failforward.web import done, invalid, render
 bp = Blueprint("coaching", __name__)
 
 
+@bp.app_context_processor
+def coaching_globals() -> dict:
+    """`is_coach()` for the navigation: asked only when a page draws the signed-in menu."""
+    return {"is_coach": lambda: bool(services.roster(current_user))}
+
+
 def _index_page(invite_form: InviteForm, status: int = 200):
     return render(
         "coaching/index.html",
@@ -104,9 +110,9 @@ def accept_contract(link_id: int):
     """The learner accepts the current version of the contract."""
     link = services.link_or_404(current_user, link_id)
     form = AcceptContractForm()
-    if form.validate_on_submit() and form.version.data.isdigit():
+    if form.validate_on_submit():
         try:
-            services.accept_contract(current_user, link, int(form.version.data))
+            services.accept_contract(current_user, link, form.version.data)
             flash("Contract accepted. Your coach can see that you did.", "success")
         except services.CoachingError as error:
             flash(str(error), "error")

@@ -4,6 +4,9 @@ from flask import Blueprint
 from flask_login import current_user
 
 from failforward.coaching import services as coaching
+from failforward.goals import services as goals
+from failforward.ledger import services as ledger
+from failforward.ledger.routes import quick_log_context
 from failforward.web import render
 
 bp = Blueprint("home", __name__)
@@ -11,11 +14,15 @@ bp = Blueprint("home", __name__)
 
 @bp.get("/")
 def index():
-    """Welcome visitors; show a signed-in person their coaching status and what to do next."""
+    """Welcome visitors; show a signed-in person the quick-log card, their goals and coaching."""
     if not current_user.is_authenticated:
         return render("home/welcome.html")
+    active = [g for g in goals.goals_of(current_user) if g.status == "active"]
     return render(
         "home/index.html",
+        goals=active,
+        progress=ledger.goal_progress(active, ledger.zone_of(current_user)),
         coaches=coaching.coaches_of(current_user),
         roster=coaching.roster(current_user),
+        **quick_log_context(),
     )

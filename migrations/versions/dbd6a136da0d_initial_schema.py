@@ -1,8 +1,8 @@
-"""accounts, coaching, outbox
+"""initial schema
 
-Revision ID: 8fa53e299db0
+Revision ID: dbd6a136da0d
 Revises: 
-Create Date: 2026-11-25 19:12:15.424437
+Create Date: 2026-11-25 19:21:31.704973
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import failforward.database
 
 
 # revision identifiers, used by Alembic.
-revision = '8fa53e299db0'
+revision = 'dbd6a136da0d'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -97,6 +97,30 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_coaching_link_learner_id'), ['learner_id'], unique=False)
         batch_op.create_index('ix_coaching_link_pair', ['coach_id', 'learner_id'], unique=False)
 
+    op.create_table('goal',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('learner_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('bottleneck', sa.Text(), nullable=False),
+    sa.Column('metric_name', sa.String(length=100), nullable=False),
+    sa.Column('unit', sa.String(length=30), nullable=False),
+    sa.Column('direction', sa.String(length=6), nullable=False),
+    sa.Column('baseline', sa.Float(), nullable=False),
+    sa.Column('target', sa.Float(), nullable=False),
+    sa.Column('weeks_required', sa.SmallInteger(), nullable=False),
+    sa.Column('aggregation', sa.String(length=10), nullable=False),
+    sa.Column('deadline', sa.Date(), nullable=True),
+    sa.Column('why', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('reached_on', sa.Date(), nullable=True),
+    sa.Column('drop_reason', sa.Text(), nullable=True),
+    sa.Column('created_at', failforward.database.UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['learner_id'], ['users.id'], name=op.f('fk_goal_learner_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_goal'))
+    )
+    with op.batch_alter_table('goal', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_goal_learner_id'), ['learner_id'], unique=False)
+
     op.create_table('invite',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('coach_id', sa.Integer(), nullable=False),
@@ -144,11 +168,121 @@ def upgrade():
     with op.batch_alter_table('contract', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contract_link_id'), ['link_id'], unique=False)
 
+    op.create_table('drill',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('goal_id', sa.Integer(), nullable=False),
+    sa.Column('learner_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('practises', sa.Text(), nullable=False),
+    sa.Column('environment', sa.String(length=300), nullable=False),
+    sa.Column('tools', sa.String(length=300), nullable=False),
+    sa.Column('time_box_minutes', sa.Integer(), nullable=True),
+    sa.Column('feedback_source', sa.String(length=12), nullable=False),
+    sa.Column('planned_reps_per_week', sa.SmallInteger(), nullable=False),
+    sa.Column('difficulty_note', sa.Text(), nullable=False),
+    sa.Column('archived_at', failforward.database.UtcDateTime(), nullable=True),
+    sa.Column('created_at', failforward.database.UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['goal_id'], ['goal.id'], name=op.f('fk_drill_goal_id_goal'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['learner_id'], ['users.id'], name=op.f('fk_drill_learner_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_drill'))
+    )
+    with op.batch_alter_table('drill', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_drill_goal_id'), ['goal_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_drill_learner_id'), ['learner_id'], unique=False)
+
+    op.create_table('rep',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('learner_id', sa.Integer(), nullable=False),
+    sa.Column('goal_id', sa.Integer(), nullable=False),
+    sa.Column('drill_id', sa.Integer(), nullable=False),
+    sa.Column('performed_at', failforward.database.UtcDateTime(), nullable=False),
+    sa.Column('value', sa.Float(), nullable=False),
+    sa.Column('duration_minutes', sa.Integer(), nullable=True),
+    sa.Column('outcome', sa.String(length=7), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('adjustment', sa.Text(), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=64), nullable=False),
+    sa.Column('logged_at', failforward.database.UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['drill_id'], ['drill.id'], name=op.f('fk_rep_drill_id_drill'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['goal_id'], ['goal.id'], name=op.f('fk_rep_goal_id_goal'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['learner_id'], ['users.id'], name=op.f('fk_rep_learner_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rep')),
+    sa.UniqueConstraint('learner_id', 'idempotency_key', name='uq_rep_learner_id_idempotency_key')
+    )
+    with op.batch_alter_table('rep', schema=None) as batch_op:
+        batch_op.create_index('ix_rep_drill_performed', ['drill_id', 'performed_at'], unique=False)
+        batch_op.create_index('ix_rep_goal_performed', ['goal_id', 'performed_at'], unique=False)
+        batch_op.create_index('ix_rep_learner_performed', ['learner_id', 'performed_at'], unique=False)
+
+    op.create_table('feedback_request',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('learner_id', sa.Integer(), nullable=False),
+    sa.Column('rep_id', sa.Integer(), nullable=False),
+    sa.Column('question', sa.Text(), nullable=False),
+    sa.Column('practised_at', failforward.database.UtcDateTime(), nullable=False),
+    sa.Column('created_at', failforward.database.UtcDateTime(), nullable=False),
+    sa.Column('due_at', failforward.database.UtcDateTime(), nullable=False),
+    sa.Column('answered_at', failforward.database.UtcDateTime(), nullable=True),
+    sa.Column('follow_up_open', sa.Boolean(), nullable=False),
+    sa.Column('helpful', sa.Boolean(), nullable=True),
+    sa.ForeignKeyConstraint(['learner_id'], ['users.id'], name=op.f('fk_feedback_request_learner_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['rep_id'], ['rep.id'], name=op.f('fk_feedback_request_rep_id_rep'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_feedback_request'))
+    )
+    with op.batch_alter_table('feedback_request', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_feedback_request_answered_at'), ['answered_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_feedback_request_due_at'), ['due_at'], unique=False)
+        batch_op.create_index('ix_feedback_request_learner_created', ['learner_id', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_feedback_request_rep_id'), ['rep_id'], unique=False)
+
+    op.create_table('feedback_message',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('created_at', failforward.database.UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_feedback_message_author_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['request_id'], ['feedback_request.id'], name=op.f('fk_feedback_message_request_id_feedback_request'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_feedback_message'))
+    )
+    with op.batch_alter_table('feedback_message', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_feedback_message_request_id'), ['request_id'], unique=False)
+
+    op.create_table('feedback_request_rep',
+    sa.Column('request_id', sa.Integer(), nullable=False),
+    sa.Column('rep_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['rep_id'], ['rep.id'], name=op.f('fk_feedback_request_rep_rep_id_rep'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['request_id'], ['feedback_request.id'], name=op.f('fk_feedback_request_rep_request_id_feedback_request'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('request_id', 'rep_id', name=op.f('pk_feedback_request_rep'))
+    )
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table('feedback_request_rep')
+    with op.batch_alter_table('feedback_message', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_feedback_message_request_id'))
+
+    op.drop_table('feedback_message')
+    with op.batch_alter_table('feedback_request', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_feedback_request_rep_id'))
+        batch_op.drop_index('ix_feedback_request_learner_created')
+        batch_op.drop_index(batch_op.f('ix_feedback_request_due_at'))
+        batch_op.drop_index(batch_op.f('ix_feedback_request_answered_at'))
+
+    op.drop_table('feedback_request')
+    with op.batch_alter_table('rep', schema=None) as batch_op:
+        batch_op.drop_index('ix_rep_learner_performed')
+        batch_op.drop_index('ix_rep_goal_performed')
+        batch_op.drop_index('ix_rep_drill_performed')
+
+    op.drop_table('rep')
+    with op.batch_alter_table('drill', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_drill_learner_id'))
+        batch_op.drop_index(batch_op.f('ix_drill_goal_id'))
+
+    op.drop_table('drill')
     with op.batch_alter_table('contract', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_contract_link_id'))
 
@@ -158,6 +292,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_invite_coach_id'))
 
     op.drop_table('invite')
+    with op.batch_alter_table('goal', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_goal_learner_id'))
+
+    op.drop_table('goal')
     with op.batch_alter_table('coaching_link', schema=None) as batch_op:
         batch_op.drop_index('ix_coaching_link_pair')
         batch_op.drop_index(batch_op.f('ix_coaching_link_learner_id'))

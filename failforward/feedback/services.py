@@ -1,0 +1,192 @@
+"""Asking for feedback, the coach's queue, answers and follow-ups, and feedback latency."""
+
+import statistics
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import abort
+
+from failforward import clock
+from failforward.accounts.models import User
+from failforward.coaching.models import CoachingLink
+from failforward.coaching.services import active_link, can_view_learner, coaches_of, feedback_due_hours
+from failforward.extensions import db
+from failforward.feedback.models import FeedbackMessage, FeedbackRequest, request_reps
+from failforward.ledger.models import Rep
+
+LATENCY_WINDOW = timedelta(weeks=4)
+TREND_REPS = 8
+
+
+class FeedbackError(Exception):
+    """A refusal to show beside the form, e.g. asking with no coach."""
+
+
+def request_or_404(viewer: User, request_id: int) -> FeedbackRequest:
+    """A request the viewer may see (its learner, or an active coach of that learner)."""
+    feedback = db.session.get(FeedbackRequest, request_id)
+    if feedback is None or not can_view_learner(viewer, feedback.learner_id):
+        abort(404)
+    return feedback
+
+
+def session_reps(rep: Rep) -> list[Rep]:
+    """Other reps of the same drill on the same day (one session), to add to a request."""
+    start, end = rep.performed_at - timedelta(hours=12), rep.performed_at + timedelta(hours=12)
+    return list(db.session.scalars(
+        db.select(Rep).where(Rep.drill_id == rep.drill_id, Rep.id != rep.id, Rep.performed_at.between(start, end))
+        .order_by(Rep.performed_at)))
+
+
+def ask(learner: User, rep: Rep, question: str, extra_reps: list[Rep] = ()) -> FeedbackRequest:
+    """Ask every active coach for feedback on a rep (and others of its session); once per rep."""
+    existing = db.session.scalar(db.select(FeedbackRequest).where(FeedbackRequest.rep_id == rep.id))
+    if existing:
+        return existing
+    links = coaches_of(learner)
+    if not links:
+        raise FeedbackError("You have no coach yet. Ask your coach for an invite link first.")
+    reps = sorted({rep, *[r for r in extra_reps if r.learner_id == learner.id]}, key=lambda r: r.performed_at)
+    practised_at = reps[0].performed_at
+    hours = min(feedback_due_hours(link) for link in links)
+    feedback = FeedbackRequest(learner_id=learner.id, rep_id=rep.id, question=question, practised_at=practised_at,
+                               due_at=practised_at + timedelta(hours=hours), reps=reps)
+    db.session.add(feedback)
+    db.session.commit()
+    return feedback
+
+
+def _open_for_coach(coach: User):
+    return (db.select(FeedbackRequest)
+            .join(CoachingLink, db.and_(CoachingLink.learner_id == FeedbackRequest.learner_id,
+                                        CoachingLink.coach_id == coach.id, CoachingLink.ended_at.is_(None)))
+            .where(db.or_(FeedbackRequest.answered_at.is_(None), FeedbackRequest.follow_up_open.is_(True))))
+
+
+def queue(coach: User) -> list[FeedbackRequest]:
+    """Open requests from all the coach's learners, nearest due first (overdue ones at the top)."""
+    return list(db.session.scalars(
+        _open_for_coach(coach).order_by(FeedbackRequest.due_at, FeedbackRequest.id)
+        .options(db.joinedload(FeedbackRequest.learner), db.joinedload(FeedbackRequest.rep).joinedload(Rep.drill),
+                 db.selectinload(FeedbackRequest.reps), db.selectinload(FeedbackRequest.messages))))
+
+
+def queue_size(coach: User) -> int:
+    """How many requests wait for this coach."""
+    return db.session.scalar(db.select(db.func.count()).select_from(_open_for_coach(coach).subquery()))
+
+
+def trends(drill_ids: list[int]) -> dict[int, list[float]]:
+    """The latest values of each drill, oldest first, from one query."""
+    if not drill_ids:
+        return {}
+    ranked = (db.select(Rep.drill_id, Rep.value, Rep.performed_at,
+                        db.func.row_number().over(partition_by=Rep.drill_id, order_by=Rep.performed_at.desc())
+                        .label("n"))
+              .where(Rep.drill_id.in_(drill_ids)).subquery())
+    rows = db.session.execute(db.select(ranked.c.drill_id, ranked.c.value).where(ranked.c.n <= TREND_REPS)
+                              .order_by(ranked.c.drill_id, ranked.c.performed_at))
+    result: dict[int, list[float]] = {drill_id: [] for drill_id in drill_ids}
+    for drill_id, value in rows:
+        result[drill_id].append(value)
+    return result
+
+
+def answer(coach: User, feedback: FeedbackRequest, body: str) -> FeedbackMessage:
+    """Answer a request (an active coach of the learner only); the first answer stops the latency clock."""
+    if active_link(coach.id, feedback.learner_id) is None:
+        abort(404)
+    last = feedback.messages[-1] if feedback.messages else None
+    if last and last.author_id == coach.id and last.body == body:
+        return last  # a double tap: already answered with these words
+    message = FeedbackMessage(request_id=feedback.id, author_id=coach.id, body=body)
+    db.session.add(message)
+    if feedback.answered_at is None:
+        feedback.answered_at = clock.now()
+    feedback.follow_up_open = False
+    db.session.commit()
+    return message
+
+
+def follow_up(learner: User, feedback: FeedbackRequest, body: str) -> FeedbackMessage:
+    """The learner asks a follow-up; the request goes back into the coach's queue."""
+    if feedback.learner_id != learner.id:
+        abort(404)
+    last = feedback.messages[-1] if feedback.messages else None
+    if last and last.author_id == learner.id and last.body == body:
+        return last
+    message = FeedbackMessage(request_id=feedback.id, author_id=learner.id, body=body)
+    db.session.add(message)
+    feedback.follow_up_open = True
+    db.session.commit()
+    return message
+
+
+def mark_helpful(learner: User, feedback: FeedbackRequest, helpful: bool) -> None:
+    """The learner says whether the feedback helped."""
+    if feedback.learner_id != learner.id:
+        abort(404)
+    feedback.helpful = helpful
+    db.session.commit()
+
+
+def requests_for_reps(rep_ids: list[int]) -> dict[int, FeedbackRequest]:
+    """The feedback request covering each rep, if any, from one query."""
+    if not rep_ids:
+        return {}
+    rows = db.session.execute(
+        db.select(request_reps.c.rep_id, FeedbackRequest).join(
+            FeedbackRequest, FeedbackRequest.id == request_reps.c.request_id)
+        .where(request_reps.c.rep_id.in_(rep_ids)))
+    return {rep_id: feedback for rep_id, feedback in rows}
+
+
+def learner_requests(learner: User, limit: int = 30) -> list[FeedbackRequest]:
+    """The learner's latest requests with their answers."""
+    return list(db.session.scalars(
+        db.select(FeedbackRequest).where(FeedbackRequest.learner_id == learner.id)
+        .order_by(FeedbackRequest.created_at.desc()).limit(limit)
+        .options(db.joinedload(FeedbackRequest.rep).joinedload(Rep.drill),
+                 db.selectinload(FeedbackRequest.messages).joinedload(FeedbackMessage.author))))
+
+
+# --- latency ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Latency:
+    """Feedback latency over the last four weeks: hours from the practice to the first answer.
+    Requests not answered yet count with their age so far, so silence cannot look fast."""
+
+    requests: int
+    answered: int
+    median_hours: float | None
+    p90_hours: float | None
+    late: int
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    return statistics.quantiles(ordered, n=100, method="inclusive")[int(share * 100) - 1]
+
+
+def latency(learner_ids: list[int]) -> dict[int, Latency]:
+    """Latency figures per learner from one query over the last four weeks."""
+    now = clock.now()
+    rows = db.session.execute(
+        db.select(FeedbackRequest.learner_id, FeedbackRequest.practised_at, FeedbackRequest.answered_at,
+                  FeedbackRequest.due_at)
+        .where(FeedbackRequest.learner_id.in_(learner_ids), FeedbackRequest.created_at >= now - LATENCY_WINDOW))
+    samples: dict[int, list] = {learner_id: [] for learner_id in learner_ids}
+    for learner_id, practised_at, answered_at, due_at in rows:
+        samples[learner_id].append((practised_at, answered_at, due_at))
+    result = {}
+    for learner_id, items in samples.items():
+        hours = [((answered or now) - practised).total_seconds() / 3600 for practised, answered, _ in items]
+        late = sum(1 for _, answered, due in items if (answered or now) > due)
+        result[learner_id] = Latency(
+            requests=len(items), answered=sum(1 for _, answered, _ in items if answered),
+            median_hours=statistics.median(hours) if hours else None,
+            p90_hours=_percentile(hours, 0.9) if hours else None, late=late)
+    return result

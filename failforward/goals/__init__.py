@@ -1,0 +1,1 @@
+"""Goals with stretch targets, and the drills that practise them."""

@@ -1,0 +1,61 @@
+"""The rep form: quick on a phone (drill, value, save), with the rest one tap away."""
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from wtforms import DateTimeLocalField, HiddenField, IntegerField, RadioField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+
+from failforward import clock
+from failforward.forms import Form, NumberField, choices, finite_number, plain_text
+from failforward.ledger.models import OUTCOMES
+
+OLDEST_REP = timedelta(days=3660)
+
+
+class RepForm(Form):
+    """Drill, value and save; when, outcome, duration, note and adjustment are optional."""
+
+    drill_id = RadioField("Drill", coerce=int, validators=[InputRequired("Pick the drill you practised.")])
+    value = NumberField("Value", validators=[InputRequired("Enter the value you measured, as a number."),
+                                            finite_number()],
+                       render_kw={"inputmode": "decimal", "autocomplete": "off", "enterkeyhint": "done"})
+    outcome = RadioField("Outcome", choices=choices([("", "Work it out from my target"), *OUTCOMES.items()]),
+                         default="", validators=[Optional()])
+    duration_minutes = IntegerField("Minutes practised", validators=[
+        Optional(), NumberRange(0, 1440, "Enter between 0 and 1440 minutes.")], render_kw={"inputmode": "numeric"})
+    performed_at = DateTimeLocalField("When", validators=[Optional()], format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+                                      description="Leave empty for now.")
+    note = TextAreaField("Note", validators=[Optional(), Length(max=2000), plain_text], render_kw={"rows": 2})
+    adjustment = TextAreaField("Adjustment to try next time", validators=[Optional(), Length(max=2000), plain_text],
+                               render_kw={"rows": 2})
+    idempotency_key = HiddenField(validators=[InputRequired(), Regexp(r"^[A-Za-z0-9_-]{8,64}$")])
+
+    def __init__(self, *args, drills=(), zone: ZoneInfo | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.zone = zone or ZoneInfo("UTC")
+        self.drill_id.choices = choices((d.id, d.name) for d in drills)
+        if not self.idempotency_key.data:
+            self.idempotency_key.data = secrets.token_urlsafe(16)
+
+    def validate_performed_at(self, field) -> None:
+        if field.data is None:
+            return
+        moment = self.performed_at_utc()
+        now = clock.now()
+        if moment > now + timedelta(minutes=5):
+            raise ValidationError("This is in the future. Log reps once you have done them.")
+        if moment < now - OLDEST_REP:
+            raise ValidationError("Pick a time within the last ten years.")
+
+    def performed_at_utc(self) -> datetime | None:
+        """The local time typed, as a UTC instant (None for "now")."""
+        if self.performed_at.data is None:
+            return None
+        return self.performed_at.data.replace(tzinfo=self.zone).astimezone(UTC)
+
+    def fields_dict(self) -> dict:
+        return {"performed_at": self.performed_at_utc(), "value": self.value.data,
+                "duration_minutes": self.duration_minutes.data, "outcome": self.outcome.data or None,
+                "note": self.note.data or "", "adjustment": self.adjustment.data or ""}

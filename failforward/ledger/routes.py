@@ -1,0 +1,134 @@
+"""Ledger pages: logging a rep (htmx or plain post), editing within 24 hours, the weekly ledger,
+and a goal's page with its weeks against the target."""
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from failforward.accounts.forms import ConfirmForm
+from failforward.goals import services as goals
+from failforward.ledger import progress, services
+from failforward.ledger.forms import RepForm
+from failforward.web import done, invalid, render
+
+bp = Blueprint("ledger", __name__)
+
+
+def quick_log_context(form: RepForm | None = None) -> dict:
+    """What the quick-log card needs: the drills, a fresh form (last drill picked), today's reps."""
+    drills = goals.active_drills(current_user)
+    if form is None:
+        form = RepForm(formdata=None, drills=drills, zone=services.zone_of(current_user))
+        requested = request.args.get("drill", type=int)
+        fallback = drills[0].id if drills else None
+        form.drill_id.data = requested or services.last_used_drill_id(current_user) or fallback
+    return {"drills": drills, "form": form, "todays_reps": services.todays_reps(current_user)}
+
+
+@bp.get("/log")
+@login_required
+def new():
+    """The rep form on a page of its own (the home page has the same card)."""
+    return render("ledger/new.html", **quick_log_context())
+
+
+@bp.post("/reps")
+@login_required
+def create():
+    """Save a rep; a double tap saves once. htmx gets the card back with the new row in place."""
+    drills = goals.active_drills(current_user)
+    form = RepForm(drills=drills, zone=services.zone_of(current_user))
+    if not form.validate_on_submit():
+        return invalid("ledger/new.html", "ledger/_quick_log.html", **quick_log_context(form))
+    drill = goals.own_drill_or_404(current_user, form.drill_id.data)
+    rep, created = services.log_rep(current_user, drill, form.fields_dict(), form.idempotency_key.data)
+    message = f"Saved: {rep.value:g} {drill.goal.unit} on {drill.name} ({rep.outcome})."
+    if not created:
+        message = "Already saved (you tapped twice): nothing was added."
+    flash(message, "success")
+    after_miss = rep.outcome == "miss" and created
+    return done(url_for("home.index"), "ledger/_quick_log.html", saved=rep, after_miss=after_miss,
+                **quick_log_context())
+
+
+@bp.get("/reps/<int:rep_id>/edit")
+@login_required
+def edit(rep_id: int):
+    """Edit a rep within 24 hours of logging it."""
+    rep = services.own_rep_or_404(current_user, rep_id)
+    if not rep.editable:
+        abort(403, "This rep was logged more than 24 hours ago and is now part of the record.")
+    form = RepForm(obj=rep, drills=_drills_for(rep), zone=services.zone_of(current_user),
+                   data={"performed_at": rep.performed_at.astimezone(services.zone_of(current_user)).replace(
+                       tzinfo=None, second=0, microsecond=0)})
+    return render("ledger/edit.html", form=form, rep=rep)
+
+
+def _drills_for(rep):
+    drills = goals.active_drills(current_user)
+    return drills if any(d.id == rep.drill_id for d in drills) else [rep.drill, *drills]
+
+
+@bp.post("/reps/<int:rep_id>")
+@login_required
+def update(rep_id: int):
+    """Save changes to a rep."""
+    rep = services.own_rep_or_404(current_user, rep_id)
+    form = RepForm(drills=_drills_for(rep), zone=services.zone_of(current_user))
+    if not form.validate_on_submit():
+        return invalid("ledger/edit.html", form=form, rep=rep)
+    services.update_rep(rep, goals.own_drill_or_404(current_user, form.drill_id.data), form.fields_dict())
+    flash("Rep saved.", "success")
+    return redirect(url_for("ledger.index"), 303)
+
+
+@bp.get("/reps/<int:rep_id>/delete")
+@login_required
+def confirm_delete(rep_id: int):
+    """Ask before deleting a rep."""
+    rep = services.own_rep_or_404(current_user, rep_id)
+    return render("ledger/delete.html", rep=rep, form=ConfirmForm())
+
+
+@bp.post("/reps/<int:rep_id>/delete")
+@login_required
+def delete(rep_id: int):
+    """Delete a rep within 24 hours of logging it."""
+    rep = services.own_rep_or_404(current_user, rep_id)
+    if not ConfirmForm().validate_on_submit():
+        return invalid("ledger/delete.html", rep=rep, form=ConfirmForm())
+    services.delete_rep(rep)
+    flash("Rep deleted.", "info")
+    return redirect(url_for("ledger.index"), 303)
+
+
+@bp.get("/ledger")
+@login_required
+def index():
+    """Your reps by week, with weekly practice time and count; filter by goal or drill."""
+    page = max(1, min(request.args.get("page", 1, type=int), 10_000))
+    goal_id, drill_id = request.args.get("goal", type=int), request.args.get("drill", type=int)
+    weeks, older = services.ledger_page(current_user, page, goal_id, drill_id)
+    return render("ledger/index.html", "ledger/_weeks.html", weeks=weeks, older=older, page=page,
+                  goal_id=goal_id, drill_id=drill_id, goals=goals.goals_of(current_user),
+                  drills=goals.drills_of_learner(current_user))
+
+
+@bp.get("/goals")
+@login_required
+def goals_index():
+    """Your goals with how many weeks each has held its target."""
+    mine = goals.goals_of(current_user)
+    return render("goals/index.html", goals=mine,
+                  progress=services.goal_progress(mine, services.zone_of(current_user)))
+
+
+@bp.get("/goals/<int:goal_id>")
+@login_required
+def goal(goal_id: int):
+    """A goal: its rule, weeks held, the weekly chart, its drills and latest reps."""
+    goal = goals.goal_or_404(current_user, goal_id)
+    state = services.goal_progress([goal], services.zone_of(goal.learner))[goal.id]
+    return render("goals/show.html", goal=goal, state=state,
+                  chart=progress.chart(state.weeks, goal.target, goal.baseline),
+                  drills=goals.drills_of(goal, include_archived=True), reps=services.recent_reps(goal),
+                  mine=goal.learner_id == current_user.id)
