@@ -29,12 +29,12 @@ run: $(VENV)/.installed
 	@echo "failforward on http://127.0.0.1:5000 (Ctrl-C stops the web server and the worker)"
 	@FAILFORWARD_SESSION_COOKIE_SECURE=false FAILFORWARD_REMEMBER_COOKIE_SECURE=false \
 	  bash -c 'trap "kill -INT \$$worker 2>/dev/null; wait \$$worker" EXIT; \
-	  $(BIN)/huey_consumer failforward.tasks.huey --workers 2 --quiet & worker=$$!; \
+	  $(BIN)/huey_consumer failforward.tasks.huey --workers 2 --flush-locks --quiet & worker=$$!; \
 	  $(FLASK) run --host 127.0.0.1 --port 5000'
 
 ## worker: run only the task worker.
 worker: $(VENV)/.installed
-	$(BIN)/huey_consumer failforward.tasks.huey --workers 2
+	$(BIN)/huey_consumer failforward.tasks.huey --workers 2 --flush-locks
 
 ## chromium: make sure the browser for the browser tests is installed.
 chromium:

@@ -6,6 +6,7 @@ from flask import Flask
 
 from failforward import cli, settings, tasks, web
 from failforward.accounts.routes import bp as accounts_bp
+from failforward.checkins.routes import bp as checkins_bp
 from failforward.coaching.routes import bp as coaching_bp
 from failforward.database import configure_sqlite
 from failforward.extensions import csrf, db, htmx, login_manager, migrate
@@ -13,6 +14,7 @@ from failforward.feedback.routes import bp as feedback_bp
 from failforward.goals.routes import bp as goals_bp
 from failforward.home.routes import bp as home_bp
 from failforward.ledger.routes import bp as ledger_bp
+from failforward.mail.routes import bp as mail_bp
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,4 +55,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(goals_bp)
     app.register_blueprint(ledger_bp)
     app.register_blueprint(feedback_bp)
+    app.register_blueprint(checkins_bp)
+    app.register_blueprint(mail_bp)
     cli.init_app(app)

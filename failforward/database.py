@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from flask import has_request_context, request
+from flask import g, has_app_context, has_request_context, request
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
@@ -36,14 +36,26 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        # A deferred transaction that reads and then writes fails at once with "database is
-        # locked" when another writer got in between; BEGIN IMMEDIATE waits (busy_timeout)
-        # instead. Safe requests (GET never changes state) keep cheap deferred transactions
-        # so readers never queue behind writers.
-        if has_request_context() and request.method in READ_ONLY_METHODS:
-            connection.exec_driver_sql("BEGIN")
-        else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _writes_now() else "BEGIN")
+
+
+def _writes_now() -> bool:
+    """Should the transaction starting now take the write lock at once?
+
+    A deferred transaction that reads and then writes fails at once with "database is locked"
+    when another writer got in between; BEGIN IMMEDIATE waits (busy_timeout) instead. Tasks
+    write, in short transactions. In a request, only the first transaction of a POST writes (the
+    service's); what follows it (rendering the answer) and every GET read in deferred
+    transactions, so readers never queue behind writers. Anything else (the shell, CLI reads,
+    tests) reads deferred too.
+    """
+    if has_app_context() and g.get("in_task"):
+        return True
+    if has_request_context():
+        first_write = request.method not in READ_ONLY_METHODS and not g.get("_write_begun")
+        g._write_begun = True
+        return first_write
+    return False
 
 
 class UtcDateTime(TypeDecorator):

@@ -3,6 +3,7 @@
 from functools import cache
 from zoneinfo import available_timezones
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import Field, FloatField, SelectChoice
 from wtforms.validators import StopValidation, ValidationError
@@ -33,6 +34,14 @@ class Form(FlaskForm):
             if unbound_field.field_class.__name__ in {"StringField", "TextAreaField", "EmailField", "SearchField"}:
                 unbound_field.kwargs["filters"] = (*filters, _strip)
             return unbound_field.bind(form=form, **options)
+
+        def wrap_formdata(self, form, formdata):
+            if formdata is None or hasattr(formdata, "getlist"):  # data passed in explicitly
+                return formdata
+            # From the request, only the text fields of an HTML form. Flask-WTF would also take uploaded
+            # files and JSON bodies, and a file, a list or a number where text belongs reaches the
+            # validators and ends in a 500 instead of a message beside the field.
+            return (request.form or None) if form.is_submitted() else None
 
 
 def _strip(value):

@@ -38,6 +38,8 @@ def defaults(instance_path: str) -> dict:
         "SMTP_PASSWORD": None,
         "SMTP_STARTTLS": False,
         "SMTP_TIMEOUT": 10,
+        "MAIL_LEASE_SECONDS": 120,
+        "ADMIN_EMAILS": [],
         "BASE_URL": "http://127.0.0.1:5000",
         "LOGIN_ATTEMPTS_PER_ACCOUNT": 5,
         "LOGIN_ATTEMPTS_PER_ADDRESS": 30,

@@ -1,17 +1,26 @@
-"""The Huey queue and every task; each task is one call into an idempotent service."""
+"""The Huey queue and every task; each task is one call into an idempotent service.
+
+The database is the source of truth for what is due; Huey only executes. Delivery is queued after
+the commit that wrote the mail, and a sweep every minute queues anything due, held or stranded
+(a killed worker's leased messages), so a missed tick or a dead worker delays but loses nothing.
+"""
 
 import functools
 import os
 from pathlib import Path
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, g, has_app_context
 from huey import RedisHuey, SqliteHuey, crontab
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from failforward.checkins import services as checkins
+from failforward.feedback import services as feedback
+from failforward.ledger import services as ledger
 from failforward.mail import services as mail
 
 INSTANCE = Path(__file__).resolve().parent.parent / "instance"
+BATCH = 50  # messages per delivery task: one SMTP connection, one lease each
 
 
 def _make_huey():
@@ -50,34 +59,66 @@ def in_app_context(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         with _app().app_context():
+            g.in_task = True  # its transactions write: see database._writes_now
             return fn(*args, **kwargs)
 
     return wrapper
 
 
-@huey.task(retries=8, retry_delay=30)
+def _in_batches(ids: list[int]) -> None:
+    for start in range(0, len(ids), BATCH):
+        deliver_mail(ids[start:start + BATCH])
+
+
+@huey.task(retries=2, retry_delay=10)
 @in_app_context
-def deliver_mail(message_id: int) -> bool:
-    """Deliver one outbox message; a temporary failure raises so Huey retries it."""
-    return mail.deliver(message_id)
+def deliver_mail(message_ids: list[int]) -> int:
+    """Deliver outbox messages that are still due; failures are rescheduled in the outbox itself."""
+    return mail.deliver(message_ids)
 
 
-@huey.periodic_task(crontab(minute="*"))
+@huey.task()
 @huey.lock_task("sweep")
 @in_app_context
 def sweep() -> int:
-    """Queue again every pending message without a live lease (lost, or its worker killed)."""
-    ids = mail.due_for_retry()
-    for message_id in ids:
-        deliver_mail(message_id)
+    """Create what has fallen due (check-ins, reminders, digests), then queue every deliverable message."""
+    checkins.create_due()
+    feedback.create_due_reminders()
+    ids = mail.due_for_delivery()
+    _in_batches(ids)
     return len(ids)
+
+
+@huey.periodic_task(crontab(minute="*"))
+def sweep_every_minute() -> None:
+    """The minute tick; the sweep itself holds the lock, so ticks never overlap."""
+    sweep()
+
+
+@huey.periodic_task(crontab(minute="7"))
+@in_app_context
+def refresh_goals() -> int:
+    """Hourly: mark goals reached whose rule started to hold when a week ended."""
+    return ledger.refresh_all_goals()
+
+
+@huey.on_startup()
+def _sweep_after_restart() -> None:
+    """A worker that starts (or restarts after a crash) sweeps once the old leases have run out."""
+    if not huey.immediate:
+        with _app().app_context():
+            delay = current_app.config["MAIL_LEASE_SECONDS"] + 1
+        sweep.schedule(delay=delay)
 
 
 @event.listens_for(Session, "after_commit")
 def _deliver_after_commit(session: Session) -> None:
     """Queue delivery of mail written in a transaction only once that transaction has committed."""
-    for message_id in session.info.pop(mail.PENDING_KEY, []):
-        deliver_mail(message_id)
+    if session.get_nested_transaction() is not None:
+        return  # a SAVEPOINT was released; the outer transaction is still open
+    ids = session.info.pop(mail.PENDING_KEY, [])
+    if ids:
+        _in_batches(ids)
 
 
 @event.listens_for(Session, "after_rollback")

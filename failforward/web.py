@@ -51,7 +51,8 @@ def invalid(page: str, fragment: str | None = None, /, **context) -> Response:
 
 def safe_next(target: str | None, fallback: str) -> str:
     """Return `target` only when it is a same-origin path; anything else becomes `fallback`."""
-    if not target:
+    # No page of ours has a longer path, and a pending sign-up keeps its `next` in 500 characters.
+    if not target or len(target) > 500:
         return fallback
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

@@ -3,6 +3,7 @@
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
+from failforward.accounts.models import OPTIONAL_KINDS
 from failforward.accounts.passwords import MAX_LENGTH, password_problem
 from failforward.forms import Form, choices, single_line, timezone_choices
 
@@ -110,7 +111,28 @@ class SettingsForm(Form):
     checkin_hour = SelectField("Weekly check-in hour", coerce=int,
                                choices=choices((h, f"{h:02d}:00") for h in range(24)), validate_choice=True,
                                description="In your time zone. Nothing is sent between 21:00 and 07:00.")
+    checkin_always = BooleanField("Send the weekly check-in even in a week with no practice at all")
     email_opt_in = BooleanField("Send me email (check-ins, feedback, reminders)")
+
+    @staticmethod
+    def switch_name(kind: str) -> str:
+        return "mail_" + kind.replace("-", "_")
+
+    def switch_fields(self) -> list:
+        """The per-kind email switches, in the order of OPTIONAL_KINDS."""
+        return [self[self.switch_name(kind)] for kind in OPTIONAL_KINDS]
+
+    def switches(self) -> dict[str, bool]:
+        return {kind: bool(self[self.switch_name(kind)].data) for kind in OPTIONAL_KINDS}
+
+    @classmethod
+    def for_user(cls, user, switches: dict[str, bool]) -> "SettingsForm":
+        """The form prefilled from the person and their email switches."""
+        return cls(obj=user, **{cls.switch_name(kind): on for kind, on in switches.items()})
+
+
+for _kind, _label in OPTIONAL_KINDS.items():
+    setattr(SettingsForm, SettingsForm.switch_name(_kind), BooleanField(_label))
 
 
 class ConfirmForm(Form):

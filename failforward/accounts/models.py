@@ -26,6 +26,8 @@ class User(UserMixin, db.Model):
     checkin_weekday: Mapped[int] = mapped_column(SmallInteger, default=0)  # 0 = Monday
     checkin_hour: Mapped[int] = mapped_column(SmallInteger, default=8)
     email_opt_in: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Send the weekly check-in even in a week with no practice at all.
+    checkin_always: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
 
     def get_id(self) -> str:
@@ -61,3 +63,22 @@ class UsedLink(db.Model):
     purpose: Mapped[str] = mapped_column(String(32))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     used_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+
+# The kinds of email a person can switch off, each with its own one-click unsubscribe link.
+OPTIONAL_KINDS = {
+    "feedback-request": "A learner asks me for feedback (coaches)",
+    "feedback-reminder": "A feedback request falls due unanswered (coaches)",
+    "feedback-digest": "One morning digest of open requests instead of single emails (coaches)",
+    "weekly-checkin": "My weekly check-in",
+    "check-30": "30-day checks: did the change work?",
+}
+OFF_BY_DEFAULT = frozenset({"feedback-digest"})
+
+
+class EmailSwitch(db.Model):
+    """A person's choice for one kind of email, where it differs from the default."""
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)

@@ -4,6 +4,7 @@ from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from failforward.accounts import services
+from failforward.accounts.models import OPTIONAL_KINDS
 from failforward.accounts.forms import (
     ChangeEmailForm,
     ChangePasswordForm,
@@ -56,14 +57,19 @@ def sign_up_sent():
     return render("accounts/signup_sent.html", email=request.args.get("email", "")[:320])
 
 
-@bp.get("/signup/finish/<token>")
-def confirm_sign_up(token: str):
-    """Show the button that creates the account (mail scanners only ever GET)."""
+def _finish_page(token: str, form: ConfirmForm, status: int = 200):
+    """The page with the button that creates the account, or why its link cannot be used."""
     try:
         pending = services.pending_sign_up(token)
     except LinkError as error:
         return render("accounts/link_error.html", message=str(error)), 400
-    return render("accounts/signup_finish.html", form=ConfirmForm(), pending=pending, token=token)
+    return render("accounts/signup_finish.html", form=form, pending=pending, token=token, status=status)
+
+
+@bp.get("/signup/finish/<token>")
+def confirm_sign_up(token: str):
+    """Show the button that creates the account (mail scanners only ever GET)."""
+    return _finish_page(token, ConfirmForm())
 
 
 @bp.post("/signup/finish/<token>")
@@ -71,7 +77,7 @@ def finish_sign_up(token: str):
     """Create the account and sign the person in."""
     form = ConfirmForm()
     if not form.validate_on_submit():
-        return confirm_sign_up(token)
+        return _finish_page(token, form, status=422)
     try:
         user, next_path = services.finish_sign_up(token)
     except LinkError as error:
@@ -174,7 +180,7 @@ def update_password_from_link(token: str):
 @login_required
 def settings():
     """Name, time zone, weekly check-in time and email opt-in, plus the account's other actions."""
-    return render("accounts/settings.html", form=SettingsForm(obj=current_user))
+    return render("accounts/settings.html", form=SettingsForm.for_user(current_user, services.email_switches(current_user)))
 
 
 @bp.post("/settings")
@@ -186,7 +192,8 @@ def update_settings():
         return invalid("accounts/settings.html", form=form)
     services.update_settings(current_user, name=form.name.data, timezone=form.timezone.data,
                              checkin_weekday=form.checkin_weekday.data, checkin_hour=form.checkin_hour.data,
-                             email_opt_in=form.email_opt_in.data)
+                             email_opt_in=form.email_opt_in.data, checkin_always=form.checkin_always.data,
+                             switches=form.switches())
     flash("Settings saved.", "success")
     return done(url_for("accounts.settings"))
 
@@ -262,3 +269,24 @@ def delete():
     session.clear()
     flash("Your account and everything in it are deleted.", "info")
     return redirect(url_for("accounts.login"), 303)
+
+
+@bp.get("/unsubscribe/<token>")
+def confirm_unsubscribe(token: str):
+    """Show what the link switches off (mail scanners open links; only the POST acts)."""
+    try:
+        user, kind = services.unsubscribe_target(token)
+    except LinkError as error:
+        return render("accounts/link_error.html", message=str(error)), 400
+    return render("accounts/unsubscribe.html", token=token, kind=OPTIONAL_KINDS[kind], done=False)
+
+
+@bp.post("/unsubscribe/<token>")
+def unsubscribe(token: str):
+    """Switch one kind of email off. The signed token is the authority: RFC 8058 one-click posts
+    come from the mail provider, without our CSRF token or a session."""
+    try:
+        _user, kind = services.unsubscribe(token)
+    except LinkError as error:
+        return render("accounts/link_error.html", message=str(error)), 400
+    return render("accounts/unsubscribe.html", token=token, kind=OPTIONAL_KINDS[kind], done=True)

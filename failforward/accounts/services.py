@@ -2,11 +2,20 @@
 
 import secrets
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
 
 from failforward import clock
-from failforward.accounts.models import LoginFailure, PendingSignup, UsedLink, User
+from failforward.accounts.models import (
+    OFF_BY_DEFAULT,
+    OPTIONAL_KINDS,
+    EmailSwitch,
+    LoginFailure,
+    PendingSignup,
+    UsedLink,
+    User,
+)
 from failforward.accounts.passwords import hash_password, verify_password
 from failforward.extensions import db
 from failforward.mail.services import queue_mail
@@ -37,6 +46,61 @@ def user_by_email(email: str) -> User | None:
 def _mail(key: str, to: str, template: str, subject: str, **context) -> None:
     body = render_template(f"mail/{template}.txt", **context)
     queue_mail(key, to, subject, body)
+
+
+# --- email preferences and notifications ------------------------------------------------------
+
+def wants(user: User, kind: str) -> bool:
+    """Does this person want this optional kind of email?"""
+    if not user.email_opt_in:
+        return False
+    switch = db.session.get(EmailSwitch, (user.id, kind))
+    return switch.enabled if switch else kind not in OFF_BY_DEFAULT
+
+
+def email_switches(user: User) -> dict[str, bool]:
+    """Every optional kind of email with this person's current choice."""
+    chosen = {s.kind: s.enabled for s in db.session.scalars(db.select(EmailSwitch).where(EmailSwitch.user_id == user.id))}
+    return {kind: chosen.get(kind, kind not in OFF_BY_DEFAULT) for kind in OPTIONAL_KINDS}
+
+
+def _set_switches(user: User, choices: dict[str, bool]) -> None:
+    for kind, enabled in choices.items():
+        if kind in OPTIONAL_KINDS:
+            db.session.merge(EmailSwitch(user_id=user.id, kind=kind, enabled=enabled))
+
+
+def unsubscribe_token(user: User, kind: str) -> str:
+    """The signed token behind a one-click unsubscribe link."""
+    return sign("unsubscribe", {"u": user.id, "k": kind})
+
+
+def unsubscribe_target(token: str) -> tuple[User, str]:
+    """The person and kind an unsubscribe link is for, or LinkError. Such links do not expire."""
+    payload = unsign("unsubscribe", token, 10 * 365 * 86400)
+    user = db.session.get(User, payload.get("u"))
+    if user is None or payload.get("k") not in OPTIONAL_KINDS:
+        raise LinkError("This unsubscribe link belongs to an account that no longer exists.")
+    return user, payload["k"]
+
+
+def unsubscribe(token: str) -> tuple[User, str]:
+    """Switch one kind of email off from its link (idempotent)."""
+    user, kind = unsubscribe_target(token)
+    _set_switches(user, {kind: False})
+    db.session.commit()
+    return user, kind
+
+
+def notify(user: User, kind: str, key: str, subject: str, template: str, **context) -> bool:
+    """Queue an optional email (if the person wants it) with its unsubscribe link, held through
+    quiet hours in their zone. The caller commits. True when queued."""
+    if kind not in OPTIONAL_KINDS or not wants(user, kind):
+        return False
+    url = absolute_url("accounts.unsubscribe", token=unsubscribe_token(user, kind))
+    body = render_template(f"mail/{template}.txt", user=user, unsubscribe_url=url, **context)
+    return queue_mail(key, user.email, subject, body, kind=kind, unsubscribe_url=url,
+                      quiet_zone=ZoneInfo(user.timezone)) is not None
 
 
 def start_sign_up(name: str, email: str, password: str, timezone: str, next_path: str | None) -> None:
@@ -179,10 +243,12 @@ def sign_out_everywhere(user: User) -> None:
 
 
 def update_settings(user: User, *, name: str, timezone: str, checkin_weekday: int, checkin_hour: int,
-                    email_opt_in: bool) -> None:
+                    email_opt_in: bool, checkin_always: bool, switches: dict[str, bool]) -> None:
     """Save the settings page."""
     user.name, user.timezone = name, timezone
     user.checkin_weekday, user.checkin_hour, user.email_opt_in = checkin_weekday, checkin_hour, email_opt_in
+    user.checkin_always = checkin_always
+    _set_switches(user, switches)
     db.session.commit()
 
 

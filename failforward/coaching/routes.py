@@ -60,9 +60,8 @@ def withdraw_invite(invite_id: int):
     return redirect(url_for("coaching.index", _anchor="invites"), 303)
 
 
-@bp.get("/invite/<token>")
-def show_invite(token: str):
-    """Open an invite: sign up or in first, then confirm."""
+def _invite_page(token: str, form: ConfirmForm, status: int = 200):
+    """The invite with its accept button, what stops this person accepting, or why the link is dead."""
     try:
         invite = services.invite_from_token(token)
     except LinkError as error:
@@ -73,15 +72,22 @@ def show_invite(token: str):
             services.check_invite_for(invite, current_user)
         except services.CoachingError as error:
             problem = str(error)
-    return render("coaching/invite.html", invite=invite, token=token, form=ConfirmForm(), problem=problem)
+    return render("coaching/invite.html", invite=invite, token=token, form=form, problem=problem, status=status)
+
+
+@bp.get("/invite/<token>")
+def show_invite(token: str):
+    """Open an invite: sign up or in first, then confirm."""
+    return _invite_page(token, ConfirmForm())
 
 
 @bp.post("/invite/<token>")
 @login_required
 def accept_invite(token: str):
     """Accept the invite: the coach becomes your coach."""
-    if not ConfirmForm().validate_on_submit():
-        return show_invite(token)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return _invite_page(token, form, status=422)
     try:
         link = services.accept_invite(token, current_user)
     except LinkError as error:
@@ -157,8 +163,9 @@ def confirm_end(link_id: int):
 def end(link_id: int):
     """End the link; the coach loses access at once."""
     link = services.link_or_404(current_user, link_id)
-    if not ConfirmForm().validate_on_submit():
-        return invalid("coaching/end.html", link=link, form=ConfirmForm())
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return invalid("coaching/end.html", link=link, form=form)
     services.end_link(current_user, link)
     flash("The coaching link is ended.", "info")
     return redirect(url_for("coaching.index"), 303)

@@ -83,6 +83,7 @@ def roster(coach: User) -> list[CoachingLink]:
             .join(User, User.id == CoachingLink.learner_id)
             .where(CoachingLink.coach_id == coach.id, CoachingLink.ended_at.is_(None))
             .order_by(User.name)
+            .options(db.contains_eager(CoachingLink.learner))
         )
     )
 
@@ -95,6 +96,7 @@ def coaches_of(learner: User) -> list[CoachingLink]:
             .join(User, User.id == CoachingLink.coach_id)
             .where(CoachingLink.learner_id == learner.id, CoachingLink.ended_at.is_(None))
             .order_by(User.name)
+            .options(db.contains_eager(CoachingLink.coach))
         )
     )
 

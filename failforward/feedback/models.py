@@ -15,7 +15,9 @@ request_reps = Table(
     "feedback_request_rep",
     db.metadata,
     Column("request_id", ForeignKey("feedback_request.id", ondelete="CASCADE"), primary_key=True),
-    Column("rep_id", ForeignKey("rep.id", ondelete="CASCADE"), primary_key=True),
+    # Its own index: the primary key (request_id, rep_id) cannot find the requests of a rep, which
+    # every list of reps asks for.
+    Column("rep_id", ForeignKey("rep.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 
@@ -32,18 +34,19 @@ class FeedbackRequest(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
     due_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     follow_up_open: Mapped[bool] = mapped_column(Boolean, default=False)
     helpful: Mapped[bool | None] = mapped_column(Boolean)
 
     learner: Mapped[User] = relationship()
     rep: Mapped[Rep] = relationship(foreign_keys=[rep_id])
-    # The backref lets a rep row show its feedback without the ledger knowing about feedback;
-    # selectin loading keeps it to one extra query per list of reps.
+    # The backref lets a rep row show its feedback (and the coach's answer) without the ledger knowing
+    # about feedback; selectin loading keeps each to one extra query per list of reps.
     reps: Mapped[list[Rep]] = relationship(secondary=request_reps, order_by=Rep.performed_at,
                                            backref=backref("feedback_requests", lazy="selectin"))
     messages: Mapped[list["FeedbackMessage"]] = relationship(
         back_populates="request", order_by="FeedbackMessage.created_at", cascade="all, delete-orphan",
-        passive_deletes=True)
+        passive_deletes=True, lazy="selectin")
 
     @property
     def latency_hours(self) -> float:

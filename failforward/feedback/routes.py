@@ -8,7 +8,7 @@ from failforward.feedback import services
 from failforward.feedback.forms import AnswerForm, AskForm, FollowUpForm, HelpfulForm
 from failforward.forms import choices
 from failforward.ledger.services import own_rep_or_404
-from failforward.web import done, invalid, render
+from failforward.web import done, invalid, local_time, render, wants_fragment
 
 bp = Blueprint("feedback", __name__)
 
@@ -16,7 +16,7 @@ bp = Blueprint("feedback", __name__)
 def _ask_form(rep) -> AskForm:
     form = AskForm()
     form.extra_reps.choices = choices(
-        (r.id, f"{r.value:g} at {r.performed_at:%H:%M} UTC") for r in services.session_reps(rep))
+        (r.id, f"{r.value:g} at {local_time(r.performed_at, '%H:%M')}") for r in services.session_reps(rep))
     return form
 
 
@@ -85,7 +85,8 @@ def answer(request_id: int):
                        follow_up_form=FollowUpForm(), helpful_form=HelpfulForm(), form=form,
                        trends=services.trends([feedback.rep.drill_id]))
     services.answer(current_user, feedback, form.body.data)
-    flash(f"Feedback sent to {feedback.learner.name}.", "success")
+    if not wants_fragment():  # the answered item says so in place; a flash would pop up again later
+        flash(f"Feedback sent to {feedback.learner.name}.", "success")
     return done(url_for("feedback.queue"), "feedback/_answered.html", feedback=feedback)
 
 

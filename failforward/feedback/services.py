@@ -3,18 +3,23 @@
 import statistics
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from flask import abort
 
 from failforward import clock
-from failforward.accounts.models import User
+from failforward.accounts.models import EmailSwitch, User
+from failforward.accounts.services import notify, wants
 from failforward.coaching.models import CoachingLink
 from failforward.coaching.services import active_link, can_view_learner, coaches_of, feedback_due_hours
 from failforward.extensions import db
 from failforward.feedback.models import FeedbackMessage, FeedbackRequest, request_reps
+from failforward.goals.models import Drill
 from failforward.ledger.models import Rep
+from failforward.web import absolute_url
 
 LATENCY_WINDOW = timedelta(weeks=4)
+DIGEST_HOUR = 8
 TREND_REPS = 8
 
 
@@ -52,6 +57,12 @@ def ask(learner: User, rep: Rep, question: str, extra_reps: list[Rep] = ()) -> F
     feedback = FeedbackRequest(learner_id=learner.id, rep_id=rep.id, question=question, practised_at=practised_at,
                                due_at=practised_at + timedelta(hours=hours), reps=reps)
     db.session.add(feedback)
+    db.session.flush()
+    for link in links:
+        if not wants(link.coach, "feedback-digest"):
+            notify(link.coach, "feedback-request", f"feedback-request:{feedback.id}:{link.coach_id}",
+                   f"{learner.name} asks for feedback on {rep.drill.name}", "feedback_request",
+                   feedback=feedback, rep=rep, url=absolute_url("feedback.show", request_id=feedback.id))
     db.session.commit()
     return feedback
 
@@ -67,13 +78,9 @@ def queue(coach: User) -> list[FeedbackRequest]:
     """Open requests from all the coach's learners, nearest due first (overdue ones at the top)."""
     return list(db.session.scalars(
         _open_for_coach(coach).order_by(FeedbackRequest.due_at, FeedbackRequest.id)
-        .options(db.joinedload(FeedbackRequest.learner), db.joinedload(FeedbackRequest.rep).joinedload(Rep.drill),
+        .options(db.joinedload(FeedbackRequest.learner),
+                 db.joinedload(FeedbackRequest.rep).joinedload(Rep.drill).joinedload(Drill.goal),
                  db.selectinload(FeedbackRequest.reps), db.selectinload(FeedbackRequest.messages))))
-
-
-def queue_size(coach: User) -> int:
-    """How many requests wait for this coach."""
-    return db.session.scalar(db.select(db.func.count()).select_from(_open_for_coach(coach).subquery()))
 
 
 def trends(drill_ids: list[int]) -> dict[int, list[float]]:
@@ -190,3 +197,43 @@ def latency(learner_ids: list[int]) -> dict[int, Latency]:
             median_hours=statistics.median(hours) if hours else None,
             p90_hours=_percentile(hours, 0.9) if hours else None, late=late)
     return result
+
+
+# --- reminders and digests (run by the sweep) ----------------------------------------------------
+
+def create_due_reminders() -> int:
+    """One reminder per coach for each request that fell due unanswered; the morning digest for
+    coaches who chose it. Idempotent: keys in the outbox and `reminded_at` guard against repeats."""
+    now = clock.now()
+    overdue = list(db.session.scalars(
+        db.select(FeedbackRequest).where(FeedbackRequest.answered_at.is_(None), FeedbackRequest.reminded_at.is_(None),
+                                         FeedbackRequest.due_at <= now)
+        .options(db.joinedload(FeedbackRequest.learner), db.joinedload(FeedbackRequest.rep).joinedload(Rep.drill))))
+    for feedback in overdue:
+        for link in coaches_of(feedback.learner):
+            if not wants(link.coach, "feedback-digest"):
+                notify(link.coach, "feedback-reminder", f"feedback-reminder:{feedback.id}:{link.coach_id}",
+                       f"Overdue: feedback for {feedback.learner.name}", "feedback_reminder", feedback=feedback,
+                       url=absolute_url("feedback.show", request_id=feedback.id))
+        feedback.reminded_at = now
+    db.session.commit()
+    return len(overdue) + create_due_digests(now)
+
+
+def create_due_digests(now) -> int:
+    """At 08:00 in each digest coach's zone, one email listing their open requests (if any)."""
+    coaches = list(db.session.scalars(
+        db.select(User).join(EmailSwitch, EmailSwitch.user_id == User.id)
+        .where(EmailSwitch.kind == "feedback-digest", EmailSwitch.enabled.is_(True))))
+    sent = 0
+    for coach in coaches:
+        local = now.astimezone(ZoneInfo(coach.timezone))
+        if local.hour < DIGEST_HOUR:
+            continue
+        waiting = queue(coach)
+        if waiting and notify(coach, "feedback-digest", f"feedback-digest:{coach.id}:{local.date().isoformat()}",
+                              f"{len(waiting)} feedback request{'s' if len(waiting) != 1 else ''} waiting",
+                              "feedback_digest", requests=waiting, url=absolute_url("feedback.queue")):
+            sent += 1
+    db.session.commit()
+    return sent

@@ -72,7 +72,9 @@ class GoalStatusForm(Form):
 
     status = SelectField("Status", choices=choices([("active", "Active"), (PAUSED, "Paused"), ("reached", "Reached"),
                                                     (DROPPED, "Dropped")]))
-    drop_reason = _long("Why drop it? (when dropping)", 1000)
+    # Not `Optional()`: it would stop the chain on an empty reason before `validate_drop_reason` runs.
+    drop_reason = TextAreaField("Why drop it? (when dropping)", validators=[Length(max=1000), plain_text],
+                                render_kw={"rows": 3})
 
     def validate_drop_reason(self, field) -> None:
         if self.status.data == DROPPED and not field.data:

@@ -55,7 +55,7 @@ class Goal(db.Model):
     @property
     def rule_text(self) -> str:
         sign = "≤" if self.direction == LOWER else "≥"
-        weeks = "week" if self.weeks_required == 1 else f"{self.weeks_required} consecutive weeks"
+        weeks = "1 week" if self.weeks_required == 1 else f"{self.weeks_required} consecutive weeks"
         return f"{AGGREGATIONS[self.aggregation].capitalize()} {sign} {self.target:g} {self.unit} for {weeks}"
 
 

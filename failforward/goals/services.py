@@ -1,5 +1,7 @@
 """Goal and drill rules: who may see or change them, creating, editing, archiving, copying."""
 
+from zoneinfo import ZoneInfo
+
 from flask import abort
 
 from failforward import clock
@@ -97,7 +99,7 @@ def set_status(goal: Goal, status: str, drop_reason: str | None = None) -> None:
     goal.status = status
     goal.drop_reason = drop_reason if status == DROPPED else None
     if status == REACHED and goal.reached_on is None:
-        goal.reached_on = clock.now().date()
+        goal.reached_on = clock.now().astimezone(ZoneInfo(goal.learner.timezone)).date()  # the learner's today
     if status == ACTIVE:
         goal.reached_on = None
     db.session.commit()

@@ -42,7 +42,10 @@ class RepForm(Form):
     def validate_performed_at(self, field) -> None:
         if field.data is None:
             return
-        moment = self.performed_at_utc()
+        try:
+            moment = self.performed_at_utc()
+        except OverflowError:  # year 1 or 9999, pushed past datetime's range by the zone's offset
+            moment = (datetime.min if field.data.year == 1 else datetime.max).replace(tzinfo=UTC)
         now = clock.now()
         if moment > now + timedelta(minutes=5):
             raise ValidationError("This is in the future. Log reps once you have done them.")

@@ -23,6 +23,7 @@ class Rep(db.Model):
         Index("ix_rep_learner_performed", "learner_id", "performed_at"),
         Index("ix_rep_drill_performed", "drill_id", "performed_at"),
         Index("ix_rep_goal_performed", "goal_id", "performed_at"),
+        Index("ix_rep_learner_logged", "learner_id", "logged_at"),  # the last-used drill, on every quick log
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,7 +8,7 @@ from failforward.accounts.forms import ConfirmForm
 from failforward.goals import services as goals
 from failforward.ledger import progress, services
 from failforward.ledger.forms import RepForm
-from failforward.web import done, invalid, render
+from failforward.web import done, invalid, render, wants_fragment
 
 bp = Blueprint("ledger", __name__)
 
@@ -18,9 +18,9 @@ def quick_log_context(form: RepForm | None = None) -> dict:
     drills = goals.active_drills(current_user)
     if form is None:
         form = RepForm(formdata=None, drills=drills, zone=services.zone_of(current_user))
-        requested = request.args.get("drill", type=int)
-        fallback = drills[0].id if drills else None
-        form.drill_id.data = requested or services.last_used_drill_id(current_user) or fallback
+        loggable = {d.id for d in drills}  # the last-used drill may be archived or on a paused goal since
+        wanted = (request.args.get("drill", type=int), services.last_used_drill_id(current_user))
+        form.drill_id.data = next((d for d in wanted if d in loggable), drills[0].id if drills else None)
     return {"drills": drills, "form": form, "todays_reps": services.todays_reps(current_user)}
 
 
@@ -44,7 +44,8 @@ def create():
     message = f"Saved: {rep.value:g} {drill.goal.unit} on {drill.name} ({rep.outcome})."
     if not created:
         message = "Already saved (you tapped twice): nothing was added."
-    flash(message, "success")
+    if not wants_fragment():  # the card shows it in place; a flash would pop up again on the next page
+        flash(message, "success")
     after_miss = rep.outcome == "miss" and created
     return done(url_for("home.index"), "ledger/_quick_log.html", saved=rep, after_miss=after_miss,
                 **quick_log_context())
@@ -94,8 +95,9 @@ def confirm_delete(rep_id: int):
 def delete(rep_id: int):
     """Delete a rep within 24 hours of logging it."""
     rep = services.own_rep_or_404(current_user, rep_id)
-    if not ConfirmForm().validate_on_submit():
-        return invalid("ledger/delete.html", rep=rep, form=ConfirmForm())
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return invalid("ledger/delete.html", rep=rep, form=form)
     services.delete_rep(rep)
     flash("Rep deleted.", "info")
     return redirect(url_for("ledger.index"), 303)

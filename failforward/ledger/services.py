@@ -149,7 +149,8 @@ def refresh_goal_status(goal: Goal) -> bool:
         return False
     learner = db.session.get(User, goal.learner_id)
     state = goal_progress([goal], zone_of(learner))[goal.id]
-    if state.held >= state.required:
+    # The streak that completed counts even if later weeks broke it before this refresh ran.
+    if state.reached_on is not None:
         goal.status, goal.reached_on = REACHED, state.reached_on
         return True
     return False

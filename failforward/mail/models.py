@@ -10,6 +10,7 @@ from failforward.database import UtcDateTime
 from failforward.extensions import db
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+ACCOUNT = "account"  # sign-up, reset, email change: always sent, never held for quiet hours
 
 
 class OutboxMessage(db.Model):
@@ -17,6 +18,7 @@ class OutboxMessage(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32), default=ACCOUNT)
     recipient: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(300))
     text_body: Mapped[str] = mapped_column(Text)
@@ -26,6 +28,8 @@ class OutboxMessage(db.Model):
     status: Mapped[str] = mapped_column(String(10), default=PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(1000))
+    # Held until then: quiet hours in the recipient's zone, or the backoff after a failed try.
+    not_before: Mapped[datetime | None] = mapped_column(UtcDateTime)
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -1,11 +1,21 @@
-"""Queue emails in the outbox and deliver them, once, over the configured transport."""
+"""Queue emails in the outbox and deliver them, once, over the configured transport.
 
+The database decides what is sent; Huey only executes. A message is claimed with a short lease,
+sent, then marked sent. If a worker dies after the SMTP server accepted a message and before the
+row was marked, the sweep sends it again after the lease: the only window in which a message can
+go twice, and it then carries the same Message-ID.
+"""
+
+import html
 import logging
+import re
 import smtplib
-from datetime import timedelta
+import socket
+from datetime import datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import or_, update
@@ -13,12 +23,14 @@ from sqlalchemy.exc import IntegrityError
 
 from failforward import clock
 from failforward.extensions import db
-from failforward.mail.models import FAILED, PENDING, SENT, OutboxMessage
+from failforward.mail.models import ACCOUNT, FAILED, PENDING, SENT, OutboxMessage
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=2)
 PENDING_KEY = "outbox_pending_ids"
+MAX_ATTEMPTS = 8
+QUIET_START, QUIET_END = time(21, 0), time(7, 0)
+_URL = re.compile(r"https?://[^\s<>\"]+")
 
 
 class TemporaryMailError(Exception):
@@ -30,39 +42,63 @@ def one_line(text: str) -> str:
     return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
-def queue_mail(
-    key: str,
-    recipient: str,
-    subject: str,
-    text_body: str,
-    html_body: str | None = None,
-    unsubscribe_url: str | None = None,
-) -> OutboxMessage | None:
-    """Add an email to the outbox in the caller's transaction; a key already there is a no-op."""
+def quiet_until(now: datetime, zone: ZoneInfo) -> datetime | None:
+    """When quiet hours (21:00-07:00 local) end, if `now` falls inside them; else None."""
+    local = now.astimezone(zone)
+    if QUIET_END <= local.time() < QUIET_START:
+        return None
+    day = local.date() + timedelta(days=1) if local.time() >= QUIET_START else local.date()
+    return datetime.combine(day, QUIET_END, tzinfo=zone)
+
+
+# --- queueing ---------------------------------------------------------------------------------------
+
+def html_from_text(text: str) -> str:
+    """The HTML part: the plain text's paragraphs, with links made clickable."""
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        escaped = html.escape(block)
+        linked = _URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped)
+        paragraphs.append("<p>" + linked.replace("\n", "<br>\n") + "</p>")
+    return ('<!doctype html><html><body style="font-family: sans-serif; line-height: 1.5; max-width: 40em">'
+            + "\n".join(paragraphs) + "</body></html>")
+
+
+def queue_mail(key: str, recipient: str, subject: str, text_body: str, *, kind: str = ACCOUNT,
+               html_body: str | None = None, unsubscribe_url: str | None = None,
+               quiet_zone: ZoneInfo | None = None) -> OutboxMessage | None:
+    """Add an email to the outbox in the caller's transaction; a key already there is a no-op.
+
+    With `quiet_zone`, a message that falls in quiet hours (21:00-07:00 there) waits until 07:00.
+    """
     if db.session.scalar(db.select(OutboxMessage.id).where(OutboxMessage.key == key)):
         return None
     domain = current_app.config["MAIL_FROM"].rsplit("@", 1)[-1].strip(" >") or "localhost"
     message = OutboxMessage(
         key=key,
+        kind=kind,
         recipient=one_line(recipient),
         subject=one_line(subject)[:300],
         text_body=text_body,
-        html_body=html_body,
+        html_body=html_body or html_from_text(text_body),
         unsubscribe_url=unsubscribe_url,
         message_id=make_msgid(domain=domain),
+        not_before=quiet_until(clock.now(), quiet_zone) if quiet_zone else None,
     )
     try:
         with db.session.begin_nested():
             db.session.add(message)
     except IntegrityError:
-        # Another process wrote the same key between our check and our insert.
-        return None
-    db.session.info.setdefault(PENDING_KEY, []).append(message.id)
+        return None  # another process wrote the same key between our check and our insert
+    if message.not_before is None:
+        db.session.info.setdefault(PENDING_KEY, []).append(message.id)
     return message
 
 
+# --- delivery -----------------------------------------------------------------------------------
+
 def compose(message: OutboxMessage) -> EmailMessage:
-    """Build the MIME message: plain text and, when given, an HTML alternative."""
+    """Build the MIME message: plain text and an HTML alternative."""
     email = EmailMessage()
     email["From"] = current_app.config["MAIL_FROM"]
     email["To"] = message.recipient
@@ -78,83 +114,154 @@ def compose(message: OutboxMessage) -> EmailMessage:
     return email
 
 
-def claim(message_id: int) -> OutboxMessage | None:
-    """Take a short lease on a pending message so no other worker sends it meanwhile."""
+def _deliverable(now: datetime):
+    return db.and_(OutboxMessage.status == PENDING,
+                   or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+                   or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before <= now))
+
+
+def claim(message_ids: list[int]) -> list[tuple[int, EmailMessage]]:
+    """Lease the deliverable ones (so no other worker sends them meanwhile) and compose them.
+
+    Returns with no transaction open: nothing may hold SQLite's write lock while SMTP talks.
+    """
     now = clock.now()
-    claimed = db.session.execute(
+    lease = timedelta(seconds=current_app.config["MAIL_LEASE_SECONDS"])
+    claimed = db.session.scalars(
         update(OutboxMessage)
-        .where(
-            OutboxMessage.id == message_id,
-            OutboxMessage.status == PENDING,
-            or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
-        )
-        .values(lease_until=now + LEASE, attempts=OutboxMessage.attempts + 1)
-    ).rowcount
+        .where(OutboxMessage.id.in_(message_ids), _deliverable(now))
+        .values(lease_until=now + lease, attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage.id)
+    ).all()
     db.session.commit()
-    return db.session.get(OutboxMessage, message_id) if claimed else None
+    if not claimed:
+        return []
+    composed = [(m.id, compose(m)) for m in db.session.scalars(
+        db.select(OutboxMessage).where(OutboxMessage.id.in_(claimed)).order_by(OutboxMessage.id))]
+    db.session.rollback()  # end the read
+    return composed
 
 
-def deliver(message_id: int) -> bool:
-    """Send one outbox message if it is still pending; True when it went out now."""
-    message = claim(message_id)
-    if message is None:
-        return False
+def _mark(message_id: int, **values) -> None:
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(lease_until=None, **values))
+    db.session.commit()
+
+
+def deliver(message_ids: list[int]) -> int:
+    """Send the given outbox messages that are still due, over one connection; return how many went."""
+    messages = claim(message_ids)
+    if not messages:
+        return 0
+    sent: set[int] = set()
     try:
-        _transport(compose(message))
+        with _transport() as send:
+            for message_id, email in messages:
+                try:
+                    send(email)
+                except smtplib.SMTPResponseException as error:
+                    if 400 <= error.smtp_code < 500:
+                        raise TemporaryMailError(f"{error.smtp_code} {error.smtp_error!r}") from error
+                    _failed(message_id, f"{error.smtp_code} {error.smtp_error!r}")
+                    sent.add(message_id)  # settled: not to be retried
+                    continue
+                except smtplib.SMTPRecipientsRefused as error:
+                    _failed(message_id, str(error))
+                    sent.add(message_id)
+                    continue
+                _mark(message_id, status=SENT, sent_at=clock.now(), last_error=None)
+                sent.add(message_id)
     except TemporaryMailError as error:
-        message.last_error = str(error)[:1000]
-        message.lease_until = None
-        db.session.commit()
-        raise
-    except smtplib.SMTPResponseException as error:
-        message.status, message.last_error = FAILED, f"{error.smtp_code} {error.smtp_error!r}"[:1000]
-        db.session.commit()
-        log.warning("mail %s failed permanently: %s", message.key, message.last_error)
-        return False
-    message.status, message.sent_at, message.last_error = SENT, clock.now(), None
+        _retry_later([message_id for message_id, _ in messages if message_id not in sent], str(error))
+    return len(sent)
+
+
+def _failed(message_id: int, reason: str) -> None:
+    _mark(message_id, status=FAILED, last_error=reason[:1000])
+    log.warning("mail %s failed permanently: %s", message_id, reason)
+
+
+def _retry_later(message_ids: list[int], reason: str) -> None:
+    """Back off exponentially (30 s, 1 min, 2 min ... up to an hour); give up after MAX_ATTEMPTS."""
+    now = clock.now()
+    for message in db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.id.in_(message_ids))):
+        message.last_error, message.lease_until = reason[:1000], None
+        if message.attempts >= MAX_ATTEMPTS:
+            message.status = FAILED
+        else:
+            message.not_before = now + timedelta(seconds=min(30 * 2 ** (message.attempts - 1), 3600))
     db.session.commit()
-    return True
+    log.info("mail delivery deferred for %d message(s): %s", len(message_ids), reason)
 
 
-def _transport(email: EmailMessage) -> None:
-    """Hand the message to the configured transport, mapping failures to temporary or permanent."""
-    config = current_app.config
-    if config["MAIL_TRANSPORT"] == "file":
-        folder = Path(config["MAIL_DIR"])
-        folder.mkdir(parents=True, exist_ok=True)
+class _transport:
+    """A context manager yielding a `send(EmailMessage)` for the configured transport."""
+
+    def __enter__(self):
+        config = current_app.config
+        if config["MAIL_TRANSPORT"] == "file":
+            folder = Path(config["MAIL_DIR"])
+            folder.mkdir(parents=True, exist_ok=True)
+            self.smtp = None
+            return lambda email: self._write(folder, email)
+        try:
+            self.smtp = smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=config["SMTP_TIMEOUT"])
+            if config["SMTP_STARTTLS"]:
+                self.smtp.starttls()
+            if config["SMTP_USERNAME"]:
+                self.smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
+        except (OSError, smtplib.SMTPException) as error:
+            raise TemporaryMailError(str(error) or type(error).__name__) from error
+        return self._send
+
+    def _send(self, email: EmailMessage) -> None:
+        try:
+            self.smtp.send_message(email)
+        except (smtplib.SMTPServerDisconnected, socket.timeout, ConnectionError) as error:
+            raise TemporaryMailError(str(error) or type(error).__name__) from error
+
+    @staticmethod
+    def _write(folder: Path, email: EmailMessage) -> None:
         name = email["Message-ID"].strip("<>").replace("/", "_").replace("@", "_at_")
         path = folder / f"{name}.eml"
         path.write_bytes(bytes(email))
         log.info("mail to %s written to %s", email["To"], path)
-        return
-    try:
-        with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=config["SMTP_TIMEOUT"]) as smtp:
-            if config["SMTP_STARTTLS"]:
-                smtp.starttls()
-            if config["SMTP_USERNAME"]:
-                smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
-            smtp.send_message(email)
-    except smtplib.SMTPResponseException as error:
-        if 400 <= error.smtp_code < 500:
-            raise TemporaryMailError(f"{error.smtp_code} {error.smtp_error!r}") from error
-        raise
-    except smtplib.SMTPRecipientsRefused as error:
-        codes = [code for code, _ in error.recipients.values()]
-        if all(400 <= code < 500 for code in codes):
-            raise TemporaryMailError(str(error)) from error
-        raise smtplib.SMTPResponseException(codes[0], b"recipient refused") from error
-    except (TimeoutError, OSError, smtplib.SMTPServerDisconnected) as error:
-        raise TemporaryMailError(str(error) or type(error).__name__) from error
+
+    def __exit__(self, *exc) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                self.smtp.close()
 
 
-def due_for_retry() -> list[int]:
-    """Ids of pending messages with no live lease: the sweep queues them again."""
-    now = clock.now()
-    return list(
-        db.session.scalars(
-            db.select(OutboxMessage.id).where(
-                OutboxMessage.status == PENDING,
-                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
-            )
-        )
-    )
+def due_for_delivery(limit: int = 10_000) -> list[int]:
+    """Ids of pending messages that may go now (no live lease, not held): the sweep queues them."""
+    ids = list(db.session.scalars(
+        db.select(OutboxMessage.id).where(_deliverable(clock.now())).order_by(OutboxMessage.id).limit(limit)))
+    db.session.commit()  # end the read: the deliveries it triggers need the write lock
+    return ids
+
+
+def retry(message_id: int) -> bool:
+    """Put a failed message back in the queue (ops page, `flask outbox retry`)."""
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None or message.status == SENT:
+        return False
+    message.status, message.attempts, message.not_before, message.lease_until = PENDING, 0, None, None
+    db.session.info.setdefault(PENDING_KEY, []).append(message.id)
+    db.session.commit()
+    return True
+
+
+def listing(status: str | None = None, limit: int = 100) -> list[OutboxMessage]:
+    """The newest outbox messages, optionally of one status."""
+    query = db.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    return list(db.session.scalars(query))
+
+
+def counts() -> dict[str, int]:
+    """How many messages are pending, sent and failed."""
+    rows = db.session.execute(db.select(OutboxMessage.status, db.func.count()).group_by(OutboxMessage.status))
+    return {PENDING: 0, SENT: 0, FAILED: 0} | dict(rows.all())

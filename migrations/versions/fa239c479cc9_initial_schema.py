@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: dbd6a136da0d
+Revision ID: fa239c479cc9
 Revises: 
-Create Date: 2026-11-25 19:21:31.704973
+Create Date: 2026-11-25 19:32:56.426330
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import failforward.database
 
 
 # revision identifiers, used by Alembic.
-revision = 'dbd6a136da0d'
+revision = 'fa239c479cc9'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -35,6 +35,7 @@ def upgrade():
     op.create_table('outbox_message',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('recipient', sa.String(length=320), nullable=False),
     sa.Column('subject', sa.String(length=300), nullable=False),
     sa.Column('text_body', sa.Text(), nullable=False),
@@ -44,6 +45,7 @@ def upgrade():
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.String(length=1000), nullable=True),
+    sa.Column('not_before', failforward.database.UtcDateTime(), nullable=True),
     sa.Column('lease_until', failforward.database.UtcDateTime(), nullable=True),
     sa.Column('created_at', failforward.database.UtcDateTime(), nullable=False),
     sa.Column('sent_at', failforward.database.UtcDateTime(), nullable=True),
@@ -77,6 +79,7 @@ def upgrade():
     sa.Column('checkin_weekday', sa.SmallInteger(), nullable=False),
     sa.Column('checkin_hour', sa.SmallInteger(), nullable=False),
     sa.Column('email_opt_in', sa.Boolean(), nullable=False),
+    sa.Column('checkin_always', sa.Boolean(), nullable=False),
     sa.Column('created_at', failforward.database.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email'))
@@ -97,6 +100,13 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_coaching_link_learner_id'), ['learner_id'], unique=False)
         batch_op.create_index('ix_coaching_link_pair', ['coach_id', 'learner_id'], unique=False)
 
+    op.create_table('email_switch',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_email_switch_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', 'kind', name=op.f('pk_email_switch'))
+    )
     op.create_table('goal',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('learner_id', sa.Integer(), nullable=False),
@@ -146,6 +156,24 @@ def upgrade():
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_used_link_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('nonce', name=op.f('pk_used_link'))
     )
+    op.create_table('weekly_checkin',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('iso_week', sa.String(length=8), nullable=False),
+    sa.Column('reviewed_week', sa.Date(), nullable=False),
+    sa.Column('emailed', sa.Boolean(), nullable=False),
+    sa.Column('created_at', failforward.database.UtcDateTime(), nullable=False),
+    sa.Column('answered_at', failforward.database.UtcDateTime(), nullable=True),
+    sa.Column('went_well', sa.Text(), nullable=False),
+    sa.Column('failed', sa.Text(), nullable=False),
+    sa.Column('try_next', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_weekly_checkin_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_weekly_checkin')),
+    sa.UniqueConstraint('user_id', 'iso_week', name='uq_weekly_checkin_user_id_iso_week')
+    )
+    with op.batch_alter_table('weekly_checkin', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_weekly_checkin_user_id'), ['user_id'], unique=False)
+
     op.create_table('contract',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('link_id', sa.Integer(), nullable=False),
@@ -223,6 +251,7 @@ def upgrade():
     sa.Column('created_at', failforward.database.UtcDateTime(), nullable=False),
     sa.Column('due_at', failforward.database.UtcDateTime(), nullable=False),
     sa.Column('answered_at', failforward.database.UtcDateTime(), nullable=True),
+    sa.Column('reminded_at', failforward.database.UtcDateTime(), nullable=True),
     sa.Column('follow_up_open', sa.Boolean(), nullable=False),
     sa.Column('helpful', sa.Boolean(), nullable=True),
     sa.ForeignKeyConstraint(['learner_id'], ['users.id'], name=op.f('fk_feedback_request_learner_id_users'), ondelete='CASCADE'),
@@ -287,6 +316,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_contract_link_id'))
 
     op.drop_table('contract')
+    with op.batch_alter_table('weekly_checkin', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_weekly_checkin_user_id'))
+
+    op.drop_table('weekly_checkin')
     op.drop_table('used_link')
     with op.batch_alter_table('invite', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invite_coach_id'))
@@ -296,6 +329,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_goal_learner_id'))
 
     op.drop_table('goal')
+    op.drop_table('email_switch')
     with op.batch_alter_table('coaching_link', schema=None) as batch_op:
         batch_op.drop_index('ix_coaching_link_pair')
         batch_op.drop_index(batch_op.f('ix_coaching_link_learner_id'))
