@@ -8,7 +8,7 @@ CHROMIUM := /usr/bin/chromium
 SCALE_PG ?= postgresql://postgres@127.0.0.1:5432/test
 SCALE_REDIS ?= redis://127.0.0.1:6379/15
 
-.PHONY: run worker test test-sqlite test-scale chromium bench lint clean
+.PHONY: run worker test test-sqlite test-scale chromium bench bench-study bench-lessons lint clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,14 @@ test-scale: $(VENV)/.installed-dev chromium
 ## bench: load and scale measurements (prints ratios against a bare Flask route).
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench
+
+## bench-study: starting a study session and answering an item with 20,000 items and 200,000 review logs.
+bench-study: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.study
+
+## bench-lessons: lessons search p95 with 5,000 lessons on SQLite, against a bare route (in process).
+bench-lessons: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.lessons
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

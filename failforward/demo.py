@@ -1,10 +1,18 @@
-"""Demo data: a coach and two learners, linked, with an accepted contract. Safe to run twice."""
+"""Demo data: a coach and two learners, linked, with an accepted contract, a goal with a drill and
+three weeks of reps for the first learner, and feedback answered and waiting. Safe to run twice."""
 
+import random
+from datetime import timedelta
+
+from failforward import clock
 from failforward.accounts.models import User
 from failforward.accounts.passwords import hash_password
 from failforward.accounts.services import user_by_email
 from failforward.coaching import services as coaching
 from failforward.extensions import db
+from failforward.feedback import services as feedback
+from failforward.goals import services as goals
+from failforward.ledger import services as ledger
 
 DEMO_PASSWORD = "practice-makes-progress"
 DEMO_PEOPLE = (
@@ -12,10 +20,22 @@ DEMO_PEOPLE = (
     ("lee@example.com", "Lee Learner", "Europe/Berlin"),
     ("sam@example.com", "Sam Student", "America/New_York"),
 )
+DEMO_GOAL = {
+    "title": "Answer pages faster", "bottleneck": "My first response to a page takes over 10 minutes.",
+    "metric_name": "first response", "unit": "min", "direction": "lower", "baseline": 10.0, "target": 3.0,
+    "weeks_required": 4, "aggregation": "median", "deadline": None,
+    "why": "Slow first responses turn small incidents into long ones.",
+}
+DEMO_DRILL = {
+    "name": "Simulated page", "practises": "Acknowledge, triage and post a first update.",
+    "environment": "Staging alert replay", "tools": "Timer, triage checklist", "time_box_minutes": 15,
+    "feedback_source": "coach", "planned_reps_per_week": 5,
+    "difficulty_note": "Harder alerts each week; aim to miss about one in three.",
+}
 
 
 def create_demo_data() -> list[tuple[str, str]]:
-    """Create the demo people and links if missing; return their sign-in details."""
+    """Create the demo people, links and practice if missing; return their sign-in details."""
     people = []
     for email, name, zone in DEMO_PEOPLE:
         user = user_by_email(email)
@@ -30,4 +50,25 @@ def create_demo_data() -> list[tuple[str, str]]:
             invite = coaching.create_invite(coach, None)
             link = coaching.accept_invite(coaching.invite_token(invite), learner)
             coaching.accept_contract(learner, link, 1)
+    if not goals.goals_of(learners[0]):
+        _practice(learners[0])
     return [(email, DEMO_PASSWORD) for email, _, _ in DEMO_PEOPLE]
+
+
+def _practice(learner: User) -> None:
+    """Three weeks of reps getting better, one answered feedback request and one waiting."""
+    goal = goals.create_goal(learner, DEMO_GOAL)
+    drill = goals.create_drill(goal, DEMO_DRILL)
+    now, pick = clock.now(), random.Random(7)
+    reps = []
+    for day in range(20, 0, -1):
+        if day % 7 in (2, 5):
+            continue
+        value = round(max(2.0, 9.0 - (20 - day) * 0.3 + pick.uniform(-1.5, 1.5)), 1)
+        fields = {"performed_at": now - timedelta(days=day, hours=pick.randint(0, 5)), "value": value,
+                  "duration_minutes": 15, "outcome": None, "note": "", "adjustment": ""}
+        reps.append(ledger.log_rep(learner, drill, fields, f"demo-{day}")[0])
+    answered = feedback.ask(learner, reps[-3], "Was my first update clear enough?")
+    coach = coaching.coaches_of(learner)[0].coach
+    feedback.answer(coach, answered, "Clear, and fast. Next time name the impact in the first line.")
+    feedback.ask(learner, reps[-1], "I hesitated on severity. How would you have called it?")

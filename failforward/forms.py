@@ -7,6 +7,7 @@ from flask import request
 from flask_wtf import FlaskForm
 from wtforms import Field, FloatField, SelectChoice
 from wtforms.validators import StopValidation, ValidationError
+from wtforms.widgets import TextInput
 
 CSRF_MESSAGE = "This form had expired, so nothing was saved yet. Your text is kept: press the button again."
 
@@ -93,6 +94,11 @@ def finite_number(limit: float = 1e12):
 
 class NumberField(FloatField):
     """A decimal number typed on a phone: accepts a comma as the decimal mark, explains bad input."""
+
+    # A text input (with inputmode="decimal" for the keyboard), not type="number": in an English-locale
+    # Chromium a number input turns a typed "2,5" into 25 and swallows letters, so the server never
+    # sees what was typed and cannot explain it.
+    widget = TextInput()
 
     def process_formdata(self, valuelist) -> None:
         if not valuelist or not valuelist[0].strip():

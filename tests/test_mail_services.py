@@ -112,3 +112,14 @@ def test_held_message_waits_for_the_sweep(app, inbox, clock):
     clock.set(message.not_before)
     tasks.sweep.call_local()
     assert len(inbox.to("a@example.com")) == 1
+
+
+def test_a_retry_that_would_land_in_quiet_hours_waits_for_the_morning(app, inbox, clock):
+    paris = ZoneInfo("Europe/Paris")
+    clock.set(datetime(2026, 7, 1, 20, 59, 50, tzinfo=paris))
+    inbox.reply = "451 4.3.0 try again later"
+    message = mail.queue_mail("k:1", "a@example.com", "Hi", "Body", quiet_zone=paris)
+    db.session.commit()
+    db.session.refresh(message)
+    assert message.status == PENDING
+    assert message.not_before == datetime(2026, 7, 2, 7, 0, tzinfo=paris)

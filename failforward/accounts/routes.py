@@ -4,7 +4,6 @@ from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from failforward.accounts import services
-from failforward.accounts.models import OPTIONAL_KINDS
 from failforward.accounts.forms import (
     ChangeEmailForm,
     ChangePasswordForm,
@@ -16,6 +15,7 @@ from failforward.accounts.forms import (
     SettingsForm,
     SignUpForm,
 )
+from failforward.accounts.models import OPTIONAL_KINDS
 from failforward.extensions import login_manager
 from failforward.signing import LinkError
 from failforward.web import done, invalid, render, safe_next
@@ -180,7 +180,8 @@ def update_password_from_link(token: str):
 @login_required
 def settings():
     """Name, time zone, weekly check-in time and email opt-in, plus the account's other actions."""
-    return render("accounts/settings.html", form=SettingsForm.for_user(current_user, services.email_switches(current_user)))
+    form = SettingsForm.for_user(current_user, services.email_switches(current_user))
+    return render("accounts/settings.html", form=form)
 
 
 @bp.post("/settings")

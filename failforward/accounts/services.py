@@ -60,7 +60,8 @@ def wants(user: User, kind: str) -> bool:
 
 def email_switches(user: User) -> dict[str, bool]:
     """Every optional kind of email with this person's current choice."""
-    chosen = {s.kind: s.enabled for s in db.session.scalars(db.select(EmailSwitch).where(EmailSwitch.user_id == user.id))}
+    switches = db.session.scalars(db.select(EmailSwitch).where(EmailSwitch.user_id == user.id))
+    chosen = {s.kind: s.enabled for s in switches}
     return {kind: chosen.get(kind, kind not in OFF_BY_DEFAULT) for kind in OPTIONAL_KINDS}
 
 
@@ -98,9 +99,9 @@ def notify(user: User, kind: str, key: str, subject: str, template: str, **conte
     if kind not in OPTIONAL_KINDS or not wants(user, kind):
         return False
     url = absolute_url("accounts.unsubscribe", token=unsubscribe_token(user, kind))
-    body = render_template(f"mail/{template}.txt", user=user, unsubscribe_url=url, **context)
-    return queue_mail(key, user.email, subject, body, kind=kind, unsubscribe_url=url,
-                      quiet_zone=ZoneInfo(user.timezone)) is not None
+    zone = ZoneInfo(user.timezone)  # times in the email are shown in the recipient's zone
+    body = render_template(f"mail/{template}.txt", user=user, zone=zone, unsubscribe_url=url, **context)
+    return queue_mail(key, user.email, subject, body, kind=kind, unsubscribe_url=url, quiet_zone=zone) is not None
 
 
 def start_sign_up(name: str, email: str, password: str, timezone: str, next_path: str | None) -> None:
@@ -160,7 +161,11 @@ def authenticate(email: str, password: str, address: str) -> User:
         verify_password(None, password)
         raise AccountError(f"Too many attempts. Wait {window} minutes, or reset your password.")
     user = user_by_email(email)
-    if not verify_password(user.password_hash if user else None, password):
+    password_hash = user.password_hash if user else None
+    # End the read before hashing: argon2 takes tens of milliseconds on purpose, and SQLite's
+    # write lock must not wait on it (every sign-in and every write would queue behind).
+    db.session.commit()
+    if not verify_password(password_hash, password):
         now = clock.now()
         db.session.execute(db.delete(LoginFailure).where(LoginFailure.at < now - timedelta(minutes=window)))
         db.session.add(LoginFailure(email=email, address=address[:64], at=now))

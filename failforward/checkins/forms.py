@@ -1,7 +1,7 @@
 """The check-in's three questions."""
 
 from wtforms import TextAreaField
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms.validators import Length, Optional
 
 from failforward.forms import Form, plain_text
 
@@ -17,6 +17,12 @@ class CheckinForm(Form):
     failed = _answer("What failed, or nearly did?")
     try_next = _answer("What will you try next week?")
 
-    def validate_try_next(self, field) -> None:
-        if not (self.went_well.data or self.failed.data or field.data):
-            raise ValidationError("Answer at least one question.")
+    def validate(self, extra_validators=None) -> bool:
+        """The fields' own checks, then "at least one answered" (a `validate_<field>` method would
+        never run for an empty field: its Optional() validator stops the chain first)."""
+        if not super().validate(extra_validators):
+            return False
+        if not (self.went_well.data or self.failed.data or self.try_next.data):
+            self.went_well.errors.append("Answer at least one question.")
+            return False
+        return True

@@ -17,7 +17,7 @@ bp = Blueprint("checkins", __name__)
 def answer_from_link(token: str):
     """The form behind the emailed link (mail scanners only GET; nothing changes here)."""
     try:
-        checkin = services.checkin_from_token(token)
+        checkin = services.open_checkin_from_token(token)
     except LinkError as error:
         return render("accounts/link_error.html", message=str(error)), 400
     return render("checkins/answer.html", checkin=checkin, form=CheckinForm(obj=checkin), token=token)
@@ -27,12 +27,9 @@ def answer_from_link(token: str):
 def save_from_link(token: str):
     """Save the answers; the link acts once, later changes need signing in."""
     try:
-        checkin = services.checkin_from_token(token)
+        checkin = services.open_checkin_from_token(token)
     except LinkError as error:
         return render("accounts/link_error.html", message=str(error)), 400
-    if checkin.answered_at is not None:
-        message = "This check-in is answered already. Sign in to change the answers."
-        return render("accounts/link_error.html", message=message), 400
     form = CheckinForm()
     if not form.validate_on_submit():
         return invalid("checkins/answer.html", checkin=checkin, form=form, token=token)

@@ -60,6 +60,7 @@ class WeekSummary:
     reps: int = 0
     minutes: int = 0
     planned_reps: int = 0
+    planned_minutes: int = 0  # planned reps times the time box, for drills that have one
     goals: list = field(default_factory=list)  # (goal, progress)
     feedback_answered: int = 0
     feedback_hours: list = field(default_factory=list)
@@ -76,12 +77,14 @@ def summaries(people: list[tuple[User, date]]) -> dict[int, WeekSummary]:
     for user, monday in people:
         by_zone[(user.timezone, monday)].append(user)
     ids = list(result)
-    for learner_id, planned in db.session.execute(
-            db.select(Drill.learner_id, db.func.sum(Drill.planned_reps_per_week))
+    for learner_id, planned, planned_minutes in db.session.execute(
+            db.select(Drill.learner_id, db.func.sum(Drill.planned_reps_per_week),
+                      db.func.sum(Drill.planned_reps_per_week * Drill.time_box_minutes))
             .join(Goal, Goal.id == Drill.goal_id)
             .where(Drill.learner_id.in_(ids), Drill.archived_at.is_(None), Goal.status == ACTIVE)
             .group_by(Drill.learner_id)):
         result[learner_id].planned_reps = int(planned or 0)
+        result[learner_id].planned_minutes = int(planned_minutes or 0)
     for (zone_name, monday), users in by_zone.items():
         zone = ZoneInfo(zone_name)
         start, end = progress.week_bounds(monday - timedelta(weeks=1), zone)
@@ -141,6 +144,14 @@ def checkin_from_token(token: str) -> WeeklyCheckin:
     checkin = db.session.get(WeeklyCheckin, payload.get("c"))
     if checkin is None or checkin.user_id != payload.get("u"):
         raise LinkError("This check-in no longer exists.")
+    return checkin
+
+
+def open_checkin_from_token(token: str) -> WeeklyCheckin:
+    """The unanswered check-in an emailed link opens: the link acts once, later changes need signing in."""
+    checkin = checkin_from_token(token)
+    if checkin.answered_at is not None:
+        raise LinkError("This check-in is answered already. Sign in to change the answers.")
     return checkin
 
 

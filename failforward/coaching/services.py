@@ -142,10 +142,10 @@ def create_invite(coach: User, email: str | None) -> Invite:
     return invite
 
 
-def invite_from_token(token: str) -> Invite:
-    """The invite a link opens, or LinkError saying why it cannot be used."""
+def invite_from_token(token: str, lock: bool = False) -> Invite:
+    """The invite a link opens, or LinkError saying why it cannot be used; `lock` holds its row."""
     payload = unsign("coach-invite", token, current_app.config["INVITE_DAYS"] * 86400)
-    invite = db.session.get(Invite, payload.get("i"))
+    invite = db.session.get(Invite, payload.get("i"), with_for_update=lock, populate_existing=lock)
     if invite is None or invite.nonce != payload.get("n"):
         raise LinkError("This invite was withdrawn. Ask your coach for a new one.")
     if invite.used_at is not None:
@@ -168,7 +168,9 @@ def check_invite_for(invite: Invite, learner: User) -> None:
 
 def accept_invite(token: str, learner: User) -> CoachingLink:
     """Link the learner to the inviting coach and propose the default contract."""
-    invite = invite_from_token(token)
+    # Locked until the commit: a second accept at the same moment (a double tap, or someone else with
+    # the link) waits here on PostgreSQL, then finds the invite used. SQLite serialises POSTs already.
+    invite = invite_from_token(token, lock=True)
     check_invite_for(invite, learner)
     invite.used_at, invite.used_by_id = clock.now(), learner.id
     link = CoachingLink(coach_id=invite.coach_id, learner_id=learner.id)

@@ -16,6 +16,7 @@ from failforward.extensions import db
 from failforward.feedback.models import FeedbackMessage, FeedbackRequest, request_reps
 from failforward.goals.models import Drill
 from failforward.ledger.models import Rep
+from failforward.mail.services import quiet_until
 from failforward.web import absolute_url
 
 LATENCY_WINDOW = timedelta(weeks=4)
@@ -210,7 +211,9 @@ def create_due_reminders() -> int:
                                          FeedbackRequest.due_at <= now)
         .options(db.joinedload(FeedbackRequest.learner), db.joinedload(FeedbackRequest.rep).joinedload(Rep.drill))))
     for feedback in overdue:
-        for link in coaches_of(feedback.learner):
+        # Asked about an old rep, a request can be overdue when it is made: its first email said so.
+        coaches = coaches_of(feedback.learner) if feedback.created_at < feedback.due_at else []
+        for link in coaches:
             if not wants(link.coach, "feedback-digest"):
                 notify(link.coach, "feedback-reminder", f"feedback-reminder:{feedback.id}:{link.coach_id}",
                        f"Overdue: feedback for {feedback.learner.name}", "feedback_reminder", feedback=feedback,
@@ -227,8 +230,11 @@ def create_due_digests(now) -> int:
         .where(EmailSwitch.kind == "feedback-digest", EmailSwitch.enabled.is_(True))))
     sent = 0
     for coach in coaches:
-        local = now.astimezone(ZoneInfo(coach.timezone))
-        if local.hour < DIGEST_HOUR:
+        zone = ZoneInfo(coach.timezone)
+        local = now.astimezone(zone)
+        # Not before 08:00, and not in the evening's quiet hours either: a digest written then would
+        # wait until 07:00 and arrive an hour before the next morning's one.
+        if local.hour < DIGEST_HOUR or quiet_until(now, zone) is not None:
             continue
         waiting = queue(coach)
         if waiting and notify(coach, "feedback-digest", f"feedback-digest:{coach.id}:{local.date().isoformat()}",

@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import abort
+from sqlalchemy.exc import IntegrityError
 
 from failforward import clock
 from failforward.accounts.models import User
@@ -47,10 +48,14 @@ def auto_outcome(goal: Goal, value: float) -> str:
     return PARTIAL if better else MISS
 
 
+def _rep_by_key(learner: User, idempotency_key: str) -> Rep | None:
+    return db.session.scalar(
+        db.select(Rep).where(Rep.learner_id == learner.id, Rep.idempotency_key == idempotency_key))
+
+
 def log_rep(learner: User, drill: Drill, fields: dict, idempotency_key: str) -> tuple[Rep, bool]:
     """Save a rep once per idempotency key; a second tap returns the first rep and False."""
-    existing = db.session.scalar(
-        db.select(Rep).where(Rep.learner_id == learner.id, Rep.idempotency_key == idempotency_key))
+    existing = _rep_by_key(learner, idempotency_key)
     if existing:
         return existing, False
     values = {name: fields.get(name) for name in REP_FIELDS}
@@ -59,8 +64,14 @@ def log_rep(learner: User, drill: Drill, fields: dict, idempotency_key: str) -> 
     values["note"], values["adjustment"] = values["note"] or "", values["adjustment"] or ""
     rep = Rep(learner_id=learner.id, goal_id=drill.goal_id, drill_id=drill.id,
               idempotency_key=idempotency_key, **values)
-    db.session.add(rep)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(rep)
+    except IntegrityError:
+        # Both taps passed the check at once (PostgreSQL runs them side by side); the unique key
+        # let one in.
+        db.session.rollback()
+        return _rep_by_key(learner, idempotency_key), False
     refresh_goal_status(drill.goal)
     db.session.commit()
     return rep, True

@@ -30,6 +30,8 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(1000))
     # Held until then: quiet hours in the recipient's zone, or the backoff after a failed try.
     not_before: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The recipient's time zone when the message must respect quiet hours (retries too).
+    quiet_zone: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

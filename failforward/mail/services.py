@@ -10,7 +10,6 @@ import html
 import logging
 import re
 import smtplib
-import socket
 from datetime import datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -51,6 +50,13 @@ def quiet_until(now: datetime, zone: ZoneInfo) -> datetime | None:
     return datetime.combine(day, QUIET_END, tzinfo=zone)
 
 
+def _after_quiet_hours(message: OutboxMessage, moment: datetime) -> datetime | None:
+    """`moment`, or the end of quiet hours when it falls inside them for this message's recipient."""
+    if message.quiet_zone is None:
+        return moment
+    return quiet_until(moment, ZoneInfo(message.quiet_zone)) or moment
+
+
 # --- queueing ---------------------------------------------------------------------------------------
 
 def html_from_text(text: str) -> str:
@@ -84,6 +90,7 @@ def queue_mail(key: str, recipient: str, subject: str, text_body: str, *, kind: 
         unsubscribe_url=unsubscribe_url,
         message_id=make_msgid(domain=domain),
         not_before=quiet_until(clock.now(), quiet_zone) if quiet_zone else None,
+        quiet_zone=quiet_zone.key if quiet_zone else None,
     )
     try:
         with db.session.begin_nested():
@@ -168,6 +175,12 @@ def deliver(message_ids: list[int]) -> int:
                     _failed(message_id, str(error))
                     sent.add(message_id)
                     continue
+                except smtplib.SMTPException as error:
+                    # Refused before any answer code, e.g. an address that needs SMTPUTF8 from a server
+                    # without it: retrying cannot help, and raising would strand the rest of the batch.
+                    _failed(message_id, f"{type(error).__name__}: {error}")
+                    sent.add(message_id)
+                    continue
                 _mark(message_id, status=SENT, sent_at=clock.now(), last_error=None)
                 sent.add(message_id)
     except TemporaryMailError as error:
@@ -188,7 +201,8 @@ def _retry_later(message_ids: list[int], reason: str) -> None:
         if message.attempts >= MAX_ATTEMPTS:
             message.status = FAILED
         else:
-            message.not_before = now + timedelta(seconds=min(30 * 2 ** (message.attempts - 1), 3600))
+            message.not_before = _after_quiet_hours(
+                message, now + timedelta(seconds=min(30 * 2 ** (message.attempts - 1), 3600)))
     db.session.commit()
     log.info("mail delivery deferred for %d message(s): %s", len(message_ids), reason)
 
@@ -216,7 +230,7 @@ class _transport:
     def _send(self, email: EmailMessage) -> None:
         try:
             self.smtp.send_message(email)
-        except (smtplib.SMTPServerDisconnected, socket.timeout, ConnectionError) as error:
+        except (smtplib.SMTPServerDisconnected, TimeoutError, ConnectionError) as error:
             raise TemporaryMailError(str(error) or type(error).__name__) from error
 
     @staticmethod
@@ -247,7 +261,8 @@ def retry(message_id: int) -> bool:
     message = db.session.get(OutboxMessage, message_id)
     if message is None or message.status == SENT:
         return False
-    message.status, message.attempts, message.not_before, message.lease_until = PENDING, 0, None, None
+    message.status, message.attempts, message.lease_until = PENDING, 0, None
+    message.not_before = _after_quiet_hours(message, clock.now())
     db.session.info.setdefault(PENDING_KEY, []).append(message.id)
     db.session.commit()
     return True

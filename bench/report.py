@@ -1,0 +1,105 @@
+"""The issue's targets, the printed table, and the JSON file under bench/results/."""
+
+import json
+import os
+import platform
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.load import ScenarioResult
+
+RESULTS = Path(__file__).resolve().parent / "results"
+PAGE_SHARE, PAGE_P95_MS, WRITE_SHARE = 0.25, 50.0, 0.20
+
+
+@dataclass(frozen=True)
+class WriteCheck:
+    """Every POST answered 2xx/3xx must be a saved rep: counted in the database after the run."""
+
+    sent: int
+    answered_ok: int
+    found: int
+    lost: int  # answered ok but not in the table
+    unanswered_but_saved: int  # saved although the client saw no good answer (a timeout, say)
+    reps_before: int
+    reps_after: int
+
+    @property
+    def failed(self) -> int:
+        return self.sent - self.answered_ok
+
+
+def verdict(result: ScenarioResult, bare_rps: float, writes: WriteCheck | None) -> tuple[float, str, bool | None]:
+    """The ratio to the bare route, what the issue asks of this endpoint, and whether it is met."""
+    ratio = result.requests_per_second / bare_rps if bare_rps else float("nan")
+    kind = result.scenario.target
+    if kind == "ceiling":
+        return ratio, "ceiling", None
+    if kind == "page":
+        met = ratio >= PAGE_SHARE and result.p95_ms < PAGE_P95_MS and result.good == result.requests
+        return ratio, f">= {PAGE_SHARE:.0%}, p95 < {PAGE_P95_MS:g} ms", met
+    met = ratio >= WRITE_SHARE and writes is not None and writes.lost == 0 and writes.failed == 0
+    return ratio, f">= {WRITE_SHARE:.0%}, no write lost", met
+
+
+def table(results: list[ScenarioResult], writes: WriteCheck | None) -> str:
+    """The figures as a fixed-width table, with the write check underneath."""
+    bare_rps = next((r.requests_per_second for r in results if r.scenario.target == "ceiling"), 0.0)
+    bare_cpu = next((r.server_cpu_ms_per_request for r in results if r.scenario.target == "ceiling"), float("nan"))
+    lines = [f"{'endpoint':<30}{'req/s':>7}{'p50 ms':>8}{'p95 ms':>8}{'vs bare':>8}{'CPU ms':>8}{'CPU vs':>7}"
+             f"  {'target':<26}{'result':<7}{'errors':>6}"]
+    lines.append("-" * len(lines[0]))
+    for result in results:
+        ratio, target, met = verdict(result, bare_rps, writes)
+        outcome = "-" if met is None else ("meets" if met else "MISSES")
+        lines.append(f"{result.scenario.label:<30}{result.requests_per_second:>7.0f}{result.p50_ms:>8.1f}"
+                     f"{result.p95_ms:>8.1f}{ratio:>8.0%}{result.server_cpu_ms_per_request:>8.2f}"
+                     f"{bare_cpu / result.server_cpu_ms_per_request:>7.0%}  {target:<26}{outcome:<7}"
+                     f"{result.requests - result.good:>6}")
+    lines.append("CPU ms: server workers' CPU time per answered request; CPU vs: the bare route's CPU ms over this")
+    lines.append("endpoint's (the share of the ceiling it would reach if the server's CPU were the only limit).")
+    if writes is not None:
+        lines += ["", f"rep writes: {writes.sent} POSTs sent, {writes.answered_ok} answered 2xx/3xx, "
+                      f"{writes.failed} failed; expected {writes.answered_ok} saved, found {writes.found} "
+                      f"(lost {writes.lost}, saved without a good answer {writes.unanswered_but_saved}); "
+                      f"rep table {writes.reps_before} -> {writes.reps_after} rows"]
+    for result in results:
+        if result.scenario.method == "POST":
+            lines.append(f"largest session cookie a rep-logging client sent: {result.max_cookie_bytes} bytes")
+    for result in results:
+        for failure in result.failures:
+            lines.append(f"  {result.scenario.name} failure: {failure}")
+    return "\n".join(lines)
+
+
+def save(results: list[ScenarioResult], writes: WriteCheck | None, dataset: dict, settings: dict) -> Path:
+    """Write the run's figures to bench/results/<UTC time>.json (the folder is git-ignored)."""
+    bare_rps = next((r.requests_per_second for r in results if r.scenario.target == "ceiling"), 0.0)
+    endpoints = []
+    for result in results:
+        ratio, target, met = verdict(result, bare_rps, writes)
+        endpoints.append({
+            "name": result.scenario.name, "method": result.scenario.method, "path": result.scenario.path,
+            "requests": result.requests, "seconds": result.duration,
+            "requests_per_second": round(result.requests_per_second, 1),
+            "p50_ms": round(result.p50_ms, 2), "p95_ms": round(result.p95_ms, 2),
+            "ratio_to_bare": round(ratio, 3), "target": target, "meets_target": met,
+            "statuses": result.statuses, "failures": result.failures,
+            "server_cpu_ms_per_request": round(result.server_cpu_ms_per_request, 3),
+            "sign_in_retries": result.sign_in_retries,
+            "max_cookie_bytes": result.max_cookie_bytes,
+        })
+    moment = datetime.now(UTC)
+    document = {
+        "at": moment.isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "settings": settings,
+        "dataset": dataset,
+        "endpoints": endpoints,
+        "writes": None if writes is None else {**writes.__dict__, "failed": writes.failed},
+    }
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{moment:%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    return path

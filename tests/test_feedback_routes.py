@@ -1,0 +1,291 @@
+"""Feedback pages: asking, the coach's queue with inline answers (htmx and plain), the thread, latency, 404s."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from failforward.coaching import services as coaching
+from failforward.extensions import db
+from failforward.feedback import services
+from failforward.feedback.models import FeedbackMessage, FeedbackRequest
+from tests.factories import count, field_error, link, log, make_drill, make_goal, text
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _start(clock):
+    clock.set(START)
+
+
+@pytest.fixture
+def coach(make_user):
+    return make_user(name="Casey Coach")
+
+
+@pytest.fixture
+def learner(make_user):
+    return make_user(name="Lee Learner")
+
+
+@pytest.fixture
+def drill(learner):
+    return make_drill(make_goal(learner))
+
+
+@pytest.fixture
+def the_link(coach, learner):
+    return link(coach, learner)
+
+
+@pytest.fixture
+def feedback(learner, drill, the_link):
+    return services.ask(learner, log(learner, drill, 4.0, note="Froze on the second page"), "Too slow?")
+
+
+def browser_for(app, login, user):
+    browser = app.test_client()
+    login(user, browser)
+    return browser
+
+
+def htmx_browser_for(htmx_client, login, user):
+    login(user, htmx_client)
+    return htmx_client
+
+
+def at(hours: float) -> datetime:
+    return START + timedelta(hours=hours)
+
+
+# --- asking -------------------------------------------------------------------------------------
+
+def test_asking_for_feedback_from_the_ledger(client, login, learner, drill, the_link):
+    rep = log(learner, drill, 4.0, at=at(-2))
+    login(learner)
+    assert f'href="/reps/{rep.id}/feedback/new"' in text(client.get("/ledger"))
+    page = client.get(f"/reps/{rep.id}/feedback/new")
+    assert page.status_code == 200 and "Send to my coach" in text(page)
+
+    response = client.post(f"/reps/{rep.id}/feedback", data={"question": "Was the order right? 🤔"})
+    feedback = db.session.scalars(db.select(FeedbackRequest)).one()
+    assert response.status_code == 303 and response.headers["Location"] == f"/feedback/{feedback.id}"
+    assert (feedback.question, feedback.due_at) == ("Was the order right? 🤔", at(22))
+    shown = text(client.get(f"/feedback/{feedback.id}"))
+    assert "Was the order right? 🤔" in shown and "No answer yet." in shown and "Sent to your coach." in shown
+    ledger = text(client.get("/ledger"))
+    assert "Feedback requested, waiting 2.0 h" in ledger
+    assert f'href="/reps/{rep.id}/feedback/new"' not in ledger
+
+
+def test_asking_without_a_coach_says_so_beside_the_question(client, login, learner, drill):
+    rep = log(learner, drill, 4.0)
+    login(learner)
+    response = client.post(f"/reps/{rep.id}/feedback", data={"question": "Anyone there? 👋"})
+    assert response.status_code == 422
+    assert "You have no coach yet" in field_error(response, "question")
+    assert "Anyone there? 👋" in text(response)
+    assert count(FeedbackRequest) == 0
+
+
+@pytest.mark.parametrize(("question", "message"), [
+    ("q" * 10_000, "Field cannot be longer than 2000 characters."),
+    ("bell\x07", "Remove the invisible control characters"),
+])
+def test_a_bad_question_gets_a_message(client, login, learner, drill, the_link, question, message):
+    rep = log(learner, drill, 4.0)
+    login(learner)
+    response = client.post(f"/reps/{rep.id}/feedback", data={"question": question})
+    assert response.status_code == 422
+    assert message in field_error(response, "question")
+    assert count(FeedbackRequest) == 0
+
+
+def test_other_reps_of_the_session_are_offered_in_the_learners_time(client, login, make_user, coach):
+    learner = make_user(timezone="Europe/Berlin")
+    link(coach, learner)
+    drill = make_drill(make_goal(learner))
+    first = log(learner, drill, 6.0, at=at(-1))  # 09:00 in Berlin
+    rep = log(learner, drill, 4.0)
+    login(learner)
+    page = text(client.get(f"/reps/{rep.id}/feedback/new"))
+    assert "6 at 09:00" in page
+    response = client.post(f"/reps/{rep.id}/feedback", data={"question": "", "extra_reps": [str(first.id)]})
+    assert response.status_code == 303
+    assert db.session.scalars(db.select(FeedbackRequest)).one().reps == [first, rep]
+
+
+# --- the coach's queue --------------------------------------------------------------------------
+
+def test_the_queue_lists_requests_from_all_learners_nearest_due_first(app, login, clock, make_user, coach, learner,
+                                                                      drill, the_link):
+    second = make_user(name="Ana Second")
+    link(coach, second, feedback_due_hours=4)
+    overdue = services.ask(learner, log(learner, drill, 9.0, at=at(-30)), "Old one")
+    soon = services.ask(second, log(second, make_drill(make_goal(second), name="Her drill"), 4.0), "Quick")
+    later = services.ask(learner, log(learner, drill, 4.0), "Newer one")
+    browser = browser_for(app, login, coach)
+    page = browser.get("/queue")
+    assert page.status_code == 200
+    body = text(page)
+    order = [int(n) for n in re.findall(r'<li id="request-(\d+)"', body)]
+    assert order == [overdue.id, soon.id, later.id]
+    assert "3 waiting, nearest due first." in body
+    first_item = body[body.index(f'id="request-{overdue.id}"'):body.index(f'id="request-{soon.id}"')]
+    assert "overdue" in first_item and "Lee Learner" in first_item and "Old one" in first_item
+    assert "overdue" not in body[body.index(f'id="request-{soon.id}"'):body.index(f'id="request-{later.id}"')]
+    assert "Ana Second · Her drill" in body
+    assert "last 2: 9, 4" in body  # the learner's recent trend on the drill
+    assert f'hx-post="/feedback/{later.id}/answer"' in body
+
+
+def test_answering_inline_with_htmx_replaces_the_item_and_empties_the_queue(htmx_client, login, clock, coach,
+                                                                            feedback):
+    browser = htmx_browser_for(htmx_client, login, coach)
+    clock.set(at(3))
+    response = browser.post(f"/feedback/{feedback.id}/answer", data={"body": "Page the owner first."},
+                            headers={"HX-Target": f"request-{feedback.id}"})
+    assert response.status_code == 200
+    body = text(response)
+    assert body.lstrip().startswith(f'<li id="request-{feedback.id}" class="card request request--done"')
+    assert "Feedback sent to Lee Learner (3.0 h after the practice)." in body
+    assert "<html" not in body
+    queue = text(browser.get("/queue", headers={"HX-Request": "", "HX-Target": ""}))
+    assert f'id="request-{feedback.id}"' not in queue and "Nothing waiting." in queue
+    assert "Feedback sent to" not in queue  # the item said so in place; no stale message later
+
+
+def test_answering_with_a_plain_post_answers_303(client, login, coach, feedback):
+    login(coach)
+    response = client.post(f"/feedback/{feedback.id}/answer", data={"body": "Page the owner first."})
+    assert response.status_code == 303 and response.headers["Location"] == "/queue"
+    queue = text(client.get("/queue"))
+    assert "Feedback sent to Lee Learner." in queue and f'id="request-{feedback.id}"' not in queue
+
+
+def test_an_empty_answer_keeps_the_item_with_a_message(client, htmx_client, login, coach, feedback):
+    browser = htmx_browser_for(htmx_client, login, coach)
+    response = browser.post(f"/feedback/{feedback.id}/answer", data={"body": "  "},
+                            headers={"HX-Target": f"request-{feedback.id}"})
+    assert response.status_code == 422
+    assert text(response).lstrip().startswith(f'<li id="request-{feedback.id}"')
+    assert "Write your feedback." in text(response)
+    login(coach)
+    response = client.post(f"/feedback/{feedback.id}/answer", data={"body": ""})
+    assert response.status_code == 422 and "Write your feedback." in field_error(response, "body")
+    long = client.post(f"/feedback/{feedback.id}/answer", data={"body": "b" * 10_000})
+    assert long.status_code == 422 and "cannot be longer than 5000" in field_error(long, "body")
+    assert count(FeedbackMessage) == 0
+
+
+def test_the_learner_sees_the_answer_on_the_request_and_under_the_rep(app, login, clock, coach, learner, feedback):
+    clock.set(at(5))
+    services.answer(coach, feedback, "Acknowledge within a minute, then triage.")
+    browser = browser_for(app, login, learner)
+    page = text(browser.get(f"/feedback/{feedback.id}"))
+    assert "Acknowledge within a minute, then triage." in page and "Casey Coach" in page
+    assert "First answer 5.0 h after the practice" in page
+    ledger = text(browser.get("/ledger"))
+    row = ledger[ledger.index(f'id="rep-{feedback.rep_id}"'):]
+    row = row[:row.index("</li>")]
+    assert "Feedback received after 5.0 h" in row
+    assert "Acknowledge within a minute, then triage." in row
+    assert "Acknowledge within a minute, then triage." in text(browser.get("/feedback"))
+
+
+def test_helpful_and_follow_up(app, login, clock, coach, learner, feedback):
+    clock.set(at(2))
+    services.answer(coach, feedback, "Use the checklist.")
+    browser = browser_for(app, login, learner)
+    response = browser.post(f"/feedback/{feedback.id}/helpful", data={"helpful": "yes"})
+    assert response.status_code == 303 and response.headers["Location"] == f"/feedback/{feedback.id}"
+    assert "You said: helpful." in text(browser.get(f"/feedback/{feedback.id}"))
+    assert browser.post(f"/feedback/{feedback.id}/helpful", data={"helpful": "maybe"}).status_code == 422
+
+    clock.set(at(30))
+    empty = browser.post(f"/feedback/{feedback.id}/follow-up", data={"body": ""})
+    assert empty.status_code == 422 and "Write your follow-up question." in field_error(empty, "body")
+    assert browser.post(f"/feedback/{feedback.id}/follow-up", data={"body": "Which checklist?"}).status_code == 303
+
+    coach_browser = browser_for(app, login, coach)
+    queue = text(coach_browser.get("/queue"))
+    assert f'id="request-{feedback.id}"' in queue and "follow-up" in queue and "Which checklist?" in queue
+    assert "First answer 2.0 h after the practice" in text(browser.get(f"/feedback/{feedback.id}"))
+    assert "answered after 2.0 h" in text(browser.get("/feedback"))
+
+
+def test_latency_figures_for_the_learner_and_per_learner_for_the_coach(app, login, clock, make_user, coach, learner,
+                                                                      drill, the_link):
+    for day, hours in enumerate((2, 4, 30)):
+        clock.set(at(day * 24))
+        request = services.ask(learner, log(learner, drill, 4.0), "")
+        clock.set(at(day * 24 + hours))
+        services.answer(coach, request, "ok")
+    clock.set(at(72))
+    services.ask(learner, log(learner, drill, 4.0), "")  # unanswered
+    quiet = make_user(name="Quinn Quiet")
+    link(coach, quiet)
+
+    clock.set(at(73))
+    mine = text(browser_for(app, login, learner).get("/feedback"))
+    assert re.search(r"<dt>Median</dt><dd>3.0 h</dd>", mine)  # 1, 2, 4, 30 hours
+    assert "<dt>Answered late</dt><dd>1 of 4</dd>" in mine
+    assert "waiting 1.0 h so far" in mine
+
+    clock.set(at(72 + 50))  # the open request has waited 50 hours: it now counts as late, and slow
+    mine = text(browser_for(app, login, learner).get("/feedback"))
+    assert "<dt>Median</dt><dd>17.0 h</dd>" in mine and "<dt>Answered late</dt><dd>2 of 4</dd>" in mine
+    assert "(overdue)" in mine
+
+    queue = text(browser_for(app, login, coach).get("/queue"))
+    row = queue[queue.index("Lee Learner</a></td>"):]
+    assert re.match(r"Lee Learner</a></td>\s*<td>17.0 h</td><td>[\d.]+ h</td>\s*<td>2 of 4</td>", row)
+    assert "no requests" in queue[queue.index("Quinn Quiet"):]
+
+
+# --- who may see what ---------------------------------------------------------------------------
+
+def test_a_coach_whose_link_ended_gets_404_at_once(app, login, coach, learner, the_link, feedback):
+    browser = browser_for(app, login, coach)
+    assert browser.get(f"/feedback/{feedback.id}").status_code == 200
+    coaching.end_link(learner, the_link)
+    assert browser.get(f"/feedback/{feedback.id}").status_code == 404
+    assert browser.post(f"/feedback/{feedback.id}/answer", data={"body": "Too late"}).status_code == 404
+    assert f"request-{feedback.id}" not in text(browser.get("/queue"))
+    assert count(FeedbackMessage) == 0
+
+
+@pytest.mark.parametrize("who", ["another learner", "an unlinked coach"])
+def test_strangers_get_404_on_a_request_and_its_posts(app, login, make_user, learner, feedback, who):
+    stranger = make_user()
+    if who == "an unlinked coach":
+        link(stranger, make_user())
+    browser = browser_for(app, login, stranger)
+    for method, url, data in (
+        ("get", f"/feedback/{feedback.id}", {}),
+        ("post", f"/feedback/{feedback.id}/answer", {"body": "Hi"}),
+        ("post", f"/feedback/{feedback.id}/follow-up", {"body": "Hi"}),
+        ("post", f"/feedback/{feedback.id}/helpful", {"helpful": "no"}),
+        ("get", f"/reps/{feedback.rep_id}/feedback/new", {}),
+        ("post", f"/reps/{feedback.rep_id}/feedback", {"question": "Hi"}),
+    ):
+        response = getattr(browser, method)(url, data=data)
+        assert response.status_code == 404, (method, url)
+        assert "Too slow?" not in text(response)
+    assert f"request-{feedback.id}" not in text(browser.get("/queue"))
+    assert count(FeedbackMessage) == 0 and feedback.helpful is None
+
+
+def test_the_coach_cannot_follow_up_rate_or_ask_for_the_learner(app, login, coach, feedback):
+    browser = browser_for(app, login, coach)
+    assert browser.post(f"/feedback/{feedback.id}/follow-up", data={"body": "Hi"}).status_code == 404
+    assert browser.post(f"/feedback/{feedback.id}/helpful", data={"helpful": "yes"}).status_code == 404
+    assert browser.get(f"/reps/{feedback.rep_id}/feedback/new").status_code == 404
+    assert count(FeedbackMessage) == 0
+
+
+def test_the_learner_cannot_answer_their_own_request(app, login, learner, feedback):
+    browser = browser_for(app, login, learner)
+    assert browser.post(f"/feedback/{feedback.id}/answer", data={"body": "Great job, me"}).status_code == 404
+    assert count(FeedbackMessage) == 0

@@ -1,0 +1,114 @@
+"""The pages people open most issue the same number of SQL queries with 10 reps as with 1,000."""
+
+import contextlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import event
+
+from failforward.extensions import db
+from failforward.feedback.models import FeedbackMessage, FeedbackRequest
+from failforward.ledger.models import Rep
+from tests.factories import link, make_drill, make_goal
+
+NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)  # a Wednesday afternoon
+EVERY = timedelta(hours=8)
+
+
+@contextlib.contextmanager
+def counting_queries():
+    """Collect every SQL statement sent to the database inside the block."""
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, _parameters, _context, _executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def add_practice(learner, drills, coach, first: int, last: int) -> None:
+    """Reps `first`..`last - 1` (rep i is i * 8 hours before NOW, round-robin over the drills), with a
+    feedback request on every third rep; one request in four is still open, the others answered."""
+    reps = [Rep(learner_id=learner.id, goal_id=drills[i % len(drills)].goal_id, drill_id=drills[i % len(drills)].id,
+                performed_at=NOW - (i + 1) * EVERY, value=float(3 + i % 9), duration_minutes=10 + i % 5,
+                outcome=("hit", "partial", "miss")[i % 3], note=f"rep {i}", adjustment="slower",
+                idempotency_key=f"bulk-{learner.id}-{i}", logged_at=NOW - (i + 1) * EVERY)
+            for i in range(first, last)]
+    db.session.add_all(reps)
+    with db.session.no_autoflush:
+        for rep in reps[::3]:
+            i = int(rep.note.split()[1])
+            answered = None if i % 12 == 0 else rep.performed_at + timedelta(hours=5)
+            answers = [FeedbackMessage(author_id=coach.id, body=f"Answer {i}", created_at=answered)] if answered else []
+            db.session.add(FeedbackRequest(
+                learner_id=learner.id, rep=rep, reps=[rep], question="How was it?", practised_at=rep.performed_at,
+                created_at=rep.performed_at, due_at=rep.performed_at + timedelta(hours=24), answered_at=answered,
+                messages=answers))
+    db.session.commit()
+
+
+@pytest.fixture
+def people(clock, make_user):
+    """A coach with three learners, each with two goals (set a year ago) and three drills."""
+    clock.set(NOW - timedelta(days=365))
+    coach = make_user(name="Casey Coach")
+    learners = [make_user(name=name) for name in ("Lee Learner", "Ana Second", "Bo Third")]
+    drills = {}
+    for learner in learners:
+        link(coach, learner)
+        first, second = make_goal(learner, title="Answer pages faster"), make_goal(learner, title="Shorter notes")
+        drills[learner.id] = [make_drill(first, name="Pager drill"), make_drill(first, name="Triage drill"),
+                              make_drill(second, name="Note drill")]
+    clock.set(NOW)
+    return coach, learners, drills
+
+
+def measure(app, login, coach, learner) -> dict[str, int]:
+    """Queries per page: the learner's home, ledger, goal and feedback pages, and the coach's queue."""
+    goal_id = db.session.scalar(db.select(Rep.goal_id).where(Rep.learner_id == learner.id).limit(1))
+    counts = {}
+    for user, urls in ((learner, ["/", "/ledger", f"/goals/{goal_id}", "/feedback"]), (coach, ["/queue"])):
+        browser = app.test_client()
+        login(user, browser)
+        for url in urls:
+            with counting_queries() as statements:
+                response = browser.get(url)
+            assert response.status_code == 200, url
+            counts[url.split("/")[1] or "home"] = len(statements)
+    return counts
+
+
+def test_page_queries_do_not_grow_with_the_number_of_reps(app, login, people, capsys):
+    coach, learners, drills = people
+    for learner in learners:
+        add_practice(learner, drills[learner.id], coach, 0, 10)
+    small = measure(app, login, coach, learners[0])
+
+    for learner in learners:
+        add_practice(learner, drills[learner.id], coach, 10, 1000)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Rep)) == 3000
+    large = measure(app, login, coach, learners[0])
+
+    with capsys.disabled():
+        print(f"\nSQL queries per page, 10 reps: {small}; 1,000 reps: {large}")
+    assert large == small
+
+
+def test_the_pages_show_the_reps_they_counted(app, login, people):
+    """The counts above are only worth something if the pages really draw reps, feedback and the queue."""
+    coach, learners, drills = people
+    for learner in learners:
+        add_practice(learner, drills[learner.id], coach, 0, 100)  # 33 days: more than one page
+    browser = app.test_client()
+    login(learners[0], browser)
+    ledger = browser.get("/ledger").get_data(as_text=True)
+    assert "rep 0" in ledger and "Answer 3" in ledger and "Older weeks" in ledger
+    assert "rep 0" in browser.get("/").get_data(as_text=True)  # 8 hours ago: today
+    login(coach, browser)
+    queue = browser.get("/queue").get_data(as_text=True)
+    assert queue.count('class="card request') == 27  # requests on reps 0, 12, ... 96 of each learner
+    assert "Ana Second" in queue and "Bo Third" in queue
