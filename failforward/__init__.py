@@ -8,13 +8,17 @@ from failforward import cli, settings, tasks, web
 from failforward.accounts.routes import bp as accounts_bp
 from failforward.checkins.routes import bp as checkins_bp
 from failforward.coaching.routes import bp as coaching_bp
-from failforward.database import configure_sqlite
+from failforward.database import configure_sqlite, migration_filter
 from failforward.extensions import csrf, db, htmx, login_manager, migrate
 from failforward.feedback.routes import bp as feedback_bp
 from failforward.goals.routes import bp as goals_bp
 from failforward.home.routes import bp as home_bp
 from failforward.ledger.routes import bp as ledger_bp
+from failforward.lessons.models import SEARCH_OBJECTS
+from failforward.lessons.routes import bp as lessons_bp
 from failforward.mail.routes import bp as mail_bp
+from failforward.reflection.routes import bp as reflection_bp
+from failforward.study.routes import bp as study_bp
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,7 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     settings.load(app, config)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), include_object=migration_filter(SEARCH_OBJECTS))
     login_manager.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
@@ -57,4 +61,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(feedback_bp)
     app.register_blueprint(checkins_bp)
     app.register_blueprint(mail_bp)
+    app.register_blueprint(reflection_bp)
+    app.register_blueprint(lessons_bp)
+    app.register_blueprint(study_bp)
     cli.init_app(app)

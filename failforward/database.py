@@ -77,3 +77,13 @@ class UtcDateTime(TypeDecorator):
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+def migration_filter(unmanaged: frozenset[str]):
+    """Alembic's include_object: leave out objects built by raw DDL (and their `_`-suffixed shadows)."""
+    prefixes = tuple(f"{name}_" for name in unmanaged)
+
+    def include_object(_obj, name, _type, _reflected, _compare_to) -> bool:
+        return not (name in unmanaged or (name or "").startswith(prefixes))
+
+    return include_object

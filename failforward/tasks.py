@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from failforward.checkins import services as checkins
 from failforward.feedback import services as feedback
 from failforward.ledger import services as ledger
+from failforward.lessons import services as lessons
 from failforward.mail import services as mail
 
 INSTANCE = Path(__file__).resolve().parent.parent / "instance"
@@ -84,6 +85,7 @@ def sweep() -> int:
     """Create what has fallen due (check-ins, reminders, digests), then queue every deliverable message."""
     checkins.create_due()
     feedback.create_due_reminders()
+    lessons.create_due_checks()
     ids = mail.due_for_delivery()
     _in_batches(ids)
     return len(ids)

@@ -115,10 +115,13 @@ class FreshRequestClient(FlaskClient):
     from one client (one browser) to the next.
     """
 
+    last_response = None
+
     def open(self, *args, **kwargs):
         g.__dict__.clear()
         db.session.expire_all()
-        return super().open(*args, **kwargs)
+        self.last_response = super().open(*args, **kwargs)
+        return self.last_response
 
 
 @pytest.fixture

@@ -162,3 +162,14 @@ def test_delete_account_asks_first_then_deletes(client, make_user, login):
     assert client.post("/account/delete", data={"current_password": PASSWORD}).status_code == 303
     db.session.expire_all()
     assert db.session.get(User, user_id) is None
+
+
+def test_a_copied_cookie_stops_working_after_signing_out(app, client, make_user, login):
+    user = make_user()
+    login(user)
+    with client.session_transaction() as session:
+        copied = dict(session)
+    client.post("/logout")
+    with client.session_transaction() as session:
+        session.update(copied)  # the old cookie, replayed
+    assert client.get("/settings").status_code == 302

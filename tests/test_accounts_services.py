@@ -112,12 +112,26 @@ def test_delete_account_removes_the_person(app, make_user):
 
 def test_old_session_ids_stop_loading_after_a_version_bump(app, make_user):
     user = make_user()
+    services.start_session(user)
     old_id = user.get_id()
     assert services.load_user(old_id).id == user.id
     services.sign_out_everywhere(user)
     assert services.load_user(old_id) is None
+    services.start_session(user)
     assert services.load_user(user.get_id()).id == user.id
     assert services.load_user("garbage") is None
+
+
+def test_a_signed_out_session_id_no_longer_loads_even_when_replayed(app, make_user):
+    # A copied cookie used to keep working after a plain sign-out (ASVS V7.4.1).
+    user = make_user()
+    services.start_session(user)
+    this_browser = user.get_id()
+    services.start_session(user)
+    other_browser = user.get_id()
+    services.end_session(services.load_user(this_browser))
+    assert services.load_user(this_browser) is None
+    assert services.load_user(other_browser).id == user.id
 
 
 @pytest.mark.parametrize(

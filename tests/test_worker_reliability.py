@@ -49,9 +49,9 @@ class CountingInbox:
 
 def start_consumer(env: dict, log: Path) -> subprocess.Popen:
     consumer = Path(sys.executable).with_name("huey_consumer")
+    command = [str(consumer), "failforward.tasks.huey", "--workers", "2", "--worker-type", "thread", "--flush-locks"]
     with log.open("ab") as output:
-        return subprocess.Popen([str(consumer), "failforward.tasks.huey", "--workers", "2", "--worker-type", "thread", "--flush-locks"],
-                                cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
 
 
 @pytest.mark.slow
@@ -105,7 +105,8 @@ def test_killed_worker_loses_nothing_and_doubles_only_within_the_window(app, tmp
         smtp.stop()
 
     db.session.expire_all()
-    statuses = dict(db.session.execute(db.select(OutboxMessage.status, db.func.count()).group_by(OutboxMessage.status)).all())
+    statuses = dict(db.session.execute(
+        db.select(OutboxMessage.status, db.func.count()).group_by(OutboxMessage.status)).all())
     assert statuses == {SENT: MESSAGES}
     expected = set(db.session.scalars(db.select(OutboxMessage.message_id)))
     assert set(inbox.ids) == expected

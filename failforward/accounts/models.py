@@ -30,9 +30,21 @@ class User(UserMixin, db.Model):
     checkin_always: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
 
+    # The signed-in session this object was loaded for (set at sign-in and by the loader).
+    session_token = ""
+
     def get_id(self) -> str:
-        """Flask-Login's id: the user id and the session version, so old cookies stop working."""
-        return f"{self.id}:{self.session_version}"
+        """Flask-Login's id: user, session version and this session's token, so old cookies stop
+        working after signing out (this session) or a version bump (every session)."""
+        return f"{self.id}:{self.session_version}:{self.session_token}"
+
+
+class UserSession(db.Model):
+    """A signed-in browser. Signing out deletes it, so a copied cookie stops working too."""
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
 
 
 class LoginFailure(db.Model):

@@ -30,6 +30,7 @@ login_manager.login_message_category = "info"
 def _sign_in(user) -> None:
     """Start a fresh session for `user` (nothing from the anonymous session carries over)."""
     session.clear()
+    services.start_session(user)
     login_user(user)
 
 
@@ -115,6 +116,8 @@ def authenticate():
 def logout():
     """Sign out of this browser."""
     if ConfirmForm().validate_on_submit():
+        if current_user.is_authenticated:
+            services.end_session(current_user)
         logout_user()
         session.clear()
         flash("You are signed out.", "info")

@@ -15,6 +15,7 @@ from failforward.accounts.models import (
     PendingSignup,
     UsedLink,
     User,
+    UserSession,
 )
 from failforward.accounts.passwords import hash_password, verify_password
 from failforward.extensions import db
@@ -23,6 +24,7 @@ from failforward.signing import LinkError, sign, unsign
 from failforward.web import absolute_url
 
 SIGN_UP_LINK_HOURS = 24
+SESSION_DAYS = 30
 
 
 class AccountError(Exception):
@@ -244,6 +246,7 @@ def change_email(user: User, password: str, new_email: str) -> None:
 def sign_out_everywhere(user: User) -> None:
     """Make every session cookie of this account stop working."""
     user.session_version += 1
+    db.session.execute(db.delete(UserSession).where(UserSession.user_id == user.id))
     db.session.commit()
 
 
@@ -264,10 +267,31 @@ def delete_account(user: User, password: str) -> None:
     db.session.commit()
 
 
+def start_session(user: User) -> None:
+    """Record a new signed-in browser for `user` (and forget ones older than SESSION_DAYS)."""
+    now = clock.now()
+    db.session.execute(db.delete(UserSession).where(UserSession.user_id == user.id,
+                                                    UserSession.created_at < now - timedelta(days=SESSION_DAYS)))
+    user.session_token = secrets.token_urlsafe(32)
+    db.session.add(UserSession(token=user.session_token, user_id=user.id, created_at=now))
+    db.session.commit()
+
+
+def end_session(user: User) -> None:
+    """Sign this browser out for good: its cookie, even copied, no longer loads anyone."""
+    db.session.execute(db.delete(UserSession).where(UserSession.token == user.session_token))
+    db.session.commit()
+
+
 def load_user(login_id: str) -> User | None:
-    """Flask-Login's loader: the user only when the cookie's session version is still current."""
-    user_id, _, version = login_id.partition(":")
-    if not (user_id.isdigit() and version.isdigit()):
+    """Flask-Login's loader: the user only for a live session of the current session version."""
+    user_id, version, token = (login_id.split(":") + ["", ""])[:3]
+    if not (user_id.isdigit() and version.isdigit() and token):
         return None
-    user = db.session.get(User, int(user_id))
-    return user if user and user.session_version == int(version) else None
+    user = db.session.scalar(
+        db.select(User).join(UserSession, UserSession.user_id == User.id)
+        .where(User.id == int(user_id), UserSession.token == token))
+    if user is None or user.session_version != int(version):
+        return None
+    user.session_token = token
+    return user

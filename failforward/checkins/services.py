@@ -10,7 +10,7 @@ from flask import abort
 
 from failforward import clock
 from failforward.accounts.models import User
-from failforward.accounts.services import notify, wants
+from failforward.accounts.services import notify
 from failforward.checkins.models import WeeklyCheckin
 from failforward.coaching.services import can_view_learner
 from failforward.extensions import db
@@ -124,9 +124,9 @@ def create_due(now: datetime | None = None) -> int:
                                     reviewed_week=monday - timedelta(weeks=1))
             db.session.add(checkin)
             summary = weeks[user.id]
-            if (summary.empty and not user.checkin_always) or not wants(user, "weekly-checkin"):
+            if summary.empty and not user.checkin_always:
                 continue
-            db.session.flush()
+            db.session.flush()  # notify() checks whether the person wants the email: asking here too cost a query
             checkin.emailed = notify(
                 user, "weekly-checkin", f"weekly-checkin:{user.id}:{checkin.iso_week}",
                 f"Your week of {checkin.reviewed_week:%-d %b}: check-in", "weekly_checkin",

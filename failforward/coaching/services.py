@@ -65,6 +65,23 @@ def learner_or_404(viewer: User, learner_id: int) -> User:
     return learner
 
 
+def learners_record_or_404(viewer: User, model: type, record_id: int):
+    """A record of a learner's (anything with a learner_id) that the viewer may see: the learner,
+    or an active coach. A 404 for anyone else."""
+    record = db.session.get(model, record_id)
+    if record is None or not can_view_learner(viewer, record.learner_id):
+        abort(404)
+    return record
+
+
+def own_record_or_404(viewer: User, model: type, record_id: int):
+    """A record of the viewer's own (only its learner changes it); a 404 for anyone else."""
+    record = db.session.get(model, record_id)
+    if record is None or record.learner_id != viewer.id:
+        abort(404)
+    return record
+
+
 def link_or_404(viewer: User, link_id: int) -> CoachingLink:
     """A link the viewer is a party to (active or ended); a 404 for anyone else."""
     link = db.session.get(CoachingLink, link_id)

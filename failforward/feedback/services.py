@@ -11,7 +11,12 @@ from failforward import clock
 from failforward.accounts.models import EmailSwitch, User
 from failforward.accounts.services import notify, wants
 from failforward.coaching.models import CoachingLink
-from failforward.coaching.services import active_link, can_view_learner, coaches_of, feedback_due_hours
+from failforward.coaching.services import (
+    active_link,
+    coaches_of,
+    feedback_due_hours,
+    learners_record_or_404,
+)
 from failforward.extensions import db
 from failforward.feedback.models import FeedbackMessage, FeedbackRequest, request_reps
 from failforward.goals.models import Drill
@@ -30,10 +35,7 @@ class FeedbackError(Exception):
 
 def request_or_404(viewer: User, request_id: int) -> FeedbackRequest:
     """A request the viewer may see (its learner, or an active coach of that learner)."""
-    feedback = db.session.get(FeedbackRequest, request_id)
-    if feedback is None or not can_view_learner(viewer, feedback.learner_id):
-        abort(404)
-    return feedback
+    return learners_record_or_404(viewer, FeedbackRequest, request_id)
 
 
 def session_reps(rep: Rep) -> list[Rep]:

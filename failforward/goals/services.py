@@ -6,7 +6,7 @@ from flask import abort
 
 from failforward import clock
 from failforward.accounts.models import User
-from failforward.coaching.services import can_view_learner
+from failforward.coaching.services import learners_record_or_404, own_record_or_404
 from failforward.extensions import db
 from failforward.goals.models import ACTIVE, DROPPED, REACHED, Drill, Goal
 
@@ -18,34 +18,22 @@ DRILL_FIELDS = ("name", "practises", "environment", "tools", "time_box_minutes",
 
 def goal_or_404(viewer: User, goal_id: int) -> Goal:
     """A goal the viewer may see (its learner, or an active coach); 404 for anyone else."""
-    goal = db.session.get(Goal, goal_id)
-    if goal is None or not can_view_learner(viewer, goal.learner_id):
-        abort(404)
-    return goal
+    return learners_record_or_404(viewer, Goal, goal_id)
 
 
 def own_goal_or_404(viewer: User, goal_id: int) -> Goal:
     """A goal the viewer owns (only the learner changes their goals)."""
-    goal = db.session.get(Goal, goal_id)
-    if goal is None or goal.learner_id != viewer.id:
-        abort(404)
-    return goal
+    return own_record_or_404(viewer, Goal, goal_id)
 
 
 def drill_or_404(viewer: User, drill_id: int) -> Drill:
     """A drill the viewer may see; 404 for anyone else."""
-    drill = db.session.get(Drill, drill_id)
-    if drill is None or not can_view_learner(viewer, drill.learner_id):
-        abort(404)
-    return drill
+    return learners_record_or_404(viewer, Drill, drill_id)
 
 
 def own_drill_or_404(viewer: User, drill_id: int) -> Drill:
     """A drill the viewer owns."""
-    drill = db.session.get(Drill, drill_id)
-    if drill is None or drill.learner_id != viewer.id:
-        abort(404)
-    return drill
+    return own_record_or_404(viewer, Drill, drill_id)
 
 
 def goals_of(learner: User) -> list[Goal]:

@@ -7,6 +7,7 @@ from failforward.coaching import services as coaching
 from failforward.goals import services as goals
 from failforward.ledger import services as ledger
 from failforward.ledger.routes import quick_log_context
+from failforward.lessons import services as lessons
 from failforward.web import render
 
 bp = Blueprint("home", __name__)
@@ -24,5 +25,6 @@ def index():
         progress=ledger.goal_progress(active, ledger.zone_of(current_user)),
         coaches=coaching.coaches_of(current_user),
         roster=coaching.roster(current_user),
+        checks=lessons.due_checks(current_user),
         **quick_log_context(),
     )

@@ -5,6 +5,7 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from failforward.accounts.forms import ConfirmForm
+from failforward.coaching.services import learner_or_404
 from failforward.goals import services as goals
 from failforward.ledger import progress, services
 from failforward.ledger.forms import RepForm
@@ -120,8 +121,18 @@ def index():
 def goals_index():
     """Your goals with how many weeks each has held its target."""
     mine = goals.goals_of(current_user)
-    return render("goals/index.html", goals=mine,
+    return render("goals/index.html", goals=mine, learner=current_user,
                   progress=services.goal_progress(mine, services.zone_of(current_user)))
+
+
+@bp.get("/learners/<int:learner_id>/goals")
+@login_required
+def learner_goals(learner_id: int):
+    """A learner's goals and weeks held, for their active coach."""
+    learner = learner_or_404(current_user, learner_id)
+    theirs = goals.goals_of(learner)
+    return render("goals/index.html", goals=theirs, learner=learner,
+                  progress=services.goal_progress(theirs, services.zone_of(learner)))
 
 
 @bp.get("/goals/<int:goal_id>")

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from failforward import clock
 from failforward.accounts.models import User
-from failforward.coaching.services import can_view_learner
+from failforward.coaching.services import learners_record_or_404, own_record_or_404
 from failforward.extensions import db
 from failforward.goals.models import ACTIVE, LOWER, REACHED, Drill, Goal
 from failforward.ledger import progress
@@ -21,18 +21,12 @@ REP_FIELDS = ("performed_at", "value", "duration_minutes", "outcome", "note", "a
 
 def rep_or_404(viewer: User, rep_id: int) -> Rep:
     """A rep the viewer may see (its learner or an active coach); 404 for anyone else."""
-    rep = db.session.get(Rep, rep_id)
-    if rep is None or not can_view_learner(viewer, rep.learner_id):
-        abort(404)
-    return rep
+    return learners_record_or_404(viewer, Rep, rep_id)
 
 
 def own_rep_or_404(viewer: User, rep_id: int) -> Rep:
     """A rep the viewer logged."""
-    rep = db.session.get(Rep, rep_id)
-    if rep is None or rep.learner_id != viewer.id:
-        abort(404)
-    return rep
+    return own_record_or_404(viewer, Rep, rep_id)
 
 
 def zone_of(user: User) -> ZoneInfo:

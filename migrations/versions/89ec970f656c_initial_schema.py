@@ -1,18 +1,19 @@
 """initial schema
 
-Revision ID: fa239c479cc9
+Revision ID: 89ec970f656c
 Revises: 
-Create Date: 2026-11-25 19:32:56.426330
+Create Date: 2026-11-25 20:57:49.595365
 
 """
 from alembic import op
 import sqlalchemy as sa
 
 import failforward.database
+from failforward.lessons.models import FTS_STATEMENTS
 
 
 # revision identifiers, used by Alembic.
-revision = 'fa239c479cc9'
+revision = '89ec970f656c'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -46,6 +47,7 @@ def upgrade():
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.String(length=1000), nullable=True),
     sa.Column('not_before', failforward.database.UtcDateTime(), nullable=True),
+    sa.Column('quiet_zone', sa.String(length=64), nullable=True),
     sa.Column('lease_until', failforward.database.UtcDateTime(), nullable=True),
     sa.Column('created_at', failforward.database.UtcDateTime(), nullable=False),
     sa.Column('sent_at', failforward.database.UtcDateTime(), nullable=True),
@@ -100,6 +102,20 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_coaching_link_learner_id'), ['learner_id'], unique=False)
         batch_op.create_index('ix_coaching_link_pair', ['coach_id', 'learner_id'], unique=False)
 
+    op.create_table('deck',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('learner_id', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('created_at', failforward.database.UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_deck_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['learner_id'], ['users.id'], name=op.f('fk_deck_learner_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deck'))
+    )
+    with op.batch_alter_table('deck', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_deck_learner_id'), ['learner_id'], unique=False)
+
     op.create_table('email_switch',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
@@ -148,6 +164,37 @@ def upgrade():
     with op.batch_alter_table('invite', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_invite_coach_id'), ['coach_id'], unique=False)
 
+    op.create_table('lesson_tag',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('learner_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('name', sa.String(length=40), nullable=False),
+    sa.ForeignKeyConstraint(['learner_id'], ['users.id'], name=op.f('fk_lesson_tag_learner_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_lesson_tag')),
+    sa.UniqueConstraint('learner_id', 'kind', 'name', name='uq_lesson_tag_learner_id_kind_name')
+    )
+    with op.batch_alter_table('lesson_tag', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_lesson_tag_learner_id'), ['learner_id'], unique=False)
+
+    op.create_table('own_prompt',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('learner_id', sa.Integer(), nullable=False),
+    sa.Column('text', sa.String(length=500), nullable=False),
+    sa.Column('created_at', failforward.database.UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['learner_id'], ['users.id'], name=op.f('fk_own_prompt_learner_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_own_prompt')),
+    sa.UniqueConstraint('learner_id', 'text', name='uq_own_prompt_learner_id_text')
+    )
+    with op.batch_alter_table('own_prompt', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_own_prompt_learner_id'), ['learner_id'], unique=False)
+
+    op.create_table('study_settings',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('new_per_day', sa.SmallInteger(), nullable=False),
+    sa.Column('desired_retention', sa.Float(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_study_settings_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_study_settings'))
+    )
     op.create_table('used_link',
     sa.Column('nonce', sa.String(length=64), nullable=False),
     sa.Column('purpose', sa.String(length=32), nullable=False),
@@ -156,6 +203,16 @@ def upgrade():
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_used_link_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('nonce', name=op.f('pk_used_link'))
     )
+    op.create_table('user_session',
+    sa.Column('token', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', failforward.database.UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_user_session_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('token', name=op.f('pk_user_session'))
+    )
+    with op.batch_alter_table('user_session', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_user_session_user_id'), ['user_id'], unique=False)
+
     op.create_table('weekly_checkin',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -218,6 +275,41 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_drill_goal_id'), ['goal_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_drill_learner_id'), ['learner_id'], unique=False)
 
+    op.create_table('study_item',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('deck_id', sa.Integer(), nullable=False),
+    sa.Column('learner_id', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('prompt', sa.Text(), nullable=False),
+    sa.Column('answer', sa.Text(), nullable=False),
+    sa.Column('explanation', sa.Text(), nullable=False),
+    sa.Column('tags', sa.String(length=500), nullable=False),
+    sa.Column('self_judged', sa.Boolean(), nullable=False),
+    sa.Column('created_at', failforward.database.UtcDateTime(), nullable=False),
+    sa.Column('state', sa.SmallInteger(), nullable=False),
+    sa.Column('step', sa.SmallInteger(), nullable=True),
+    sa.Column('stability', sa.Float(), nullable=True),
+    sa.Column('difficulty', sa.Float(), nullable=True),
+    sa.Column('due', failforward.database.UtcDateTime(), nullable=False),
+    sa.Column('last_review', failforward.database.UtcDateTime(), nullable=True),
+    sa.Column('first_reviewed_at', failforward.database.UtcDateTime(), nullable=True),
+    sa.Column('reviews', sa.Integer(), nullable=False),
+    sa.Column('failures', sa.Integer(), nullable=False),
+    sa.Column('first_correct', sa.Boolean(), nullable=True),
+    sa.Column('last_correct', sa.Boolean(), nullable=True),
+    sa.Column('recovered', sa.Boolean(), nullable=False),
+    sa.Column('leech_shared_at', failforward.database.UtcDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_study_item_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['deck_id'], ['deck.id'], name=op.f('fk_study_item_deck_id_deck'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['learner_id'], ['users.id'], name=op.f('fk_study_item_learner_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_study_item'))
+    )
+    with op.batch_alter_table('study_item', schema=None) as batch_op:
+        batch_op.create_index('ix_study_item_deck_id_id', ['deck_id', 'id'], unique=False)
+        batch_op.create_index('ix_study_item_learner_due', ['learner_id', 'due'], unique=False, sqlite_where=sa.text('last_review IS NOT NULL'), postgresql_where=sa.text('last_review IS NOT NULL'))
+        batch_op.create_index('ix_study_item_learner_first_reviewed', ['learner_id', 'first_reviewed_at'], unique=False)
+        batch_op.create_index('ix_study_item_learner_new', ['learner_id', 'last_review', 'id'], unique=False)
+
     op.create_table('rep',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('learner_id', sa.Integer(), nullable=False),
@@ -240,7 +332,32 @@ def upgrade():
     with op.batch_alter_table('rep', schema=None) as batch_op:
         batch_op.create_index('ix_rep_drill_performed', ['drill_id', 'performed_at'], unique=False)
         batch_op.create_index('ix_rep_goal_performed', ['goal_id', 'performed_at'], unique=False)
+        batch_op.create_index('ix_rep_learner_logged', ['learner_id', 'logged_at'], unique=False)
         batch_op.create_index('ix_rep_learner_performed', ['learner_id', 'performed_at'], unique=False)
+
+    op.create_table('study_review',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('learner_id', sa.Integer(), nullable=False),
+    sa.Column('given_answer', sa.Text(), nullable=False),
+    sa.Column('confidence', sa.SmallInteger(), nullable=False),
+    sa.Column('matched', sa.Boolean(), nullable=True),
+    sa.Column('answered_at', failforward.database.UtcDateTime(), nullable=False),
+    sa.Column('rating', sa.SmallInteger(), nullable=True),
+    sa.Column('correct', sa.Boolean(), nullable=True),
+    sa.Column('error_class', sa.String(length=16), nullable=True),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('reviewed_at', failforward.database.UtcDateTime(), nullable=True),
+    sa.Column('review_duration_ms', sa.Integer(), nullable=True),
+    sa.Column('due_after', failforward.database.UtcDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['item_id'], ['study_item.id'], name=op.f('fk_study_review_item_id_study_item'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['learner_id'], ['users.id'], name=op.f('fk_study_review_learner_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_study_review'))
+    )
+    with op.batch_alter_table('study_review', schema=None) as batch_op:
+        batch_op.create_index('ix_study_review_item_answered', ['item_id', 'answered_at'], unique=False)
+        batch_op.create_index('ix_study_review_learner_answered', ['learner_id', 'answered_at'], unique=False)
+        batch_op.create_index('ix_study_review_learner_rating', ['learner_id', 'rating'], unique=False)
 
     op.create_table('feedback_request',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -264,6 +381,32 @@ def upgrade():
         batch_op.create_index('ix_feedback_request_learner_created', ['learner_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_feedback_request_rep_id'), ['rep_id'], unique=False)
 
+    op.create_table('reflection',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('learner_id', sa.Integer(), nullable=False),
+    sa.Column('rep_id', sa.Integer(), nullable=True),
+    sa.Column('situation', sa.String(length=20), nullable=False),
+    sa.Column('feeling', sa.String(length=20), nullable=False),
+    sa.Column('feeling_own', sa.String(length=60), nullable=False),
+    sa.Column('intensity_before', sa.SmallInteger(), nullable=False),
+    sa.Column('what_happened', sa.Text(), nullable=False),
+    sa.Column('prompt_key', sa.String(length=40), nullable=True),
+    sa.Column('reappraisal', sa.Text(), nullable=False),
+    sa.Column('intensity_after', sa.SmallInteger(), nullable=True),
+    sa.Column('shared', sa.Boolean(), nullable=False),
+    sa.Column('shared_at', failforward.database.UtcDateTime(), nullable=True),
+    sa.Column('finished_at', failforward.database.UtcDateTime(), nullable=True),
+    sa.Column('idempotency_key', sa.String(length=64), nullable=False),
+    sa.Column('created_at', failforward.database.UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['learner_id'], ['users.id'], name=op.f('fk_reflection_learner_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['rep_id'], ['rep.id'], name=op.f('fk_reflection_rep_id_rep'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reflection')),
+    sa.UniqueConstraint('learner_id', 'idempotency_key', name='uq_reflection_learner_id_idempotency_key')
+    )
+    with op.batch_alter_table('reflection', schema=None) as batch_op:
+        batch_op.create_index('ix_reflection_learner_created', ['learner_id', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reflection_rep_id'), ['rep_id'], unique=False)
+
     op.create_table('feedback_message',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('request_id', sa.Integer(), nullable=False),
@@ -284,16 +427,154 @@ def upgrade():
     sa.ForeignKeyConstraint(['request_id'], ['feedback_request.id'], name=op.f('fk_feedback_request_rep_request_id_feedback_request'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('request_id', 'rep_id', name=op.f('pk_feedback_request_rep'))
     )
+    with op.batch_alter_table('feedback_request_rep', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_feedback_request_rep_rep_id'), ['rep_id'], unique=False)
+
+    op.create_table('recovery_routine',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('learner_id', sa.Integer(), nullable=False),
+    sa.Column('reflection_id', sa.Integer(), nullable=True),
+    sa.Column('step', sa.SmallInteger(), nullable=False),
+    sa.Column('body_done', sa.Boolean(), nullable=False),
+    sa.Column('what_happened', sa.Text(), nullable=False),
+    sa.Column('what_i_controlled', sa.Text(), nullable=False),
+    sa.Column('try_next', sa.Text(), nullable=False),
+    sa.Column('share_learning', sa.Text(), nullable=False),
+    sa.Column('tell_whom', sa.String(length=120), nullable=False),
+    sa.Column('ask_them', sa.Text(), nullable=False),
+    sa.Column('shared', sa.Boolean(), nullable=False),
+    sa.Column('started_at', failforward.database.UtcDateTime(), nullable=False),
+    sa.Column('finished_at', failforward.database.UtcDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['learner_id'], ['users.id'], name=op.f('fk_recovery_routine_learner_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['reflection_id'], ['reflection.id'], name=op.f('fk_recovery_routine_reflection_id_reflection'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_recovery_routine'))
+    )
+    with op.batch_alter_table('recovery_routine', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_recovery_routine_learner_id'), ['learner_id'], unique=False)
+
+    op.create_table('lesson',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('learner_id', sa.Integer(), nullable=False),
+    sa.Column('happened_on', sa.Date(), nullable=False),
+    sa.Column('context', sa.Text(), nullable=False),
+    sa.Column('what_failed', sa.Text(), nullable=False),
+    sa.Column('what_tried', sa.Text(), nullable=False),
+    sa.Column('try_next', sa.Text(), nullable=False),
+    sa.Column('tags_text', sa.Text(), nullable=False),
+    sa.Column('goal_id', sa.Integer(), nullable=True),
+    sa.Column('drill_id', sa.Integer(), nullable=True),
+    sa.Column('rep_id', sa.Integer(), nullable=True),
+    sa.Column('reflection_id', sa.Integer(), nullable=True),
+    sa.Column('routine_id', sa.Integer(), nullable=True),
+    sa.Column('feedback_request_id', sa.Integer(), nullable=True),
+    sa.Column('follow_up_of_id', sa.Integer(), nullable=True),
+    sa.Column('shared', sa.Boolean(), nullable=False),
+    sa.Column('status', sa.String(length=8), nullable=False),
+    sa.Column('check_on', sa.Date(), nullable=False),
+    sa.Column('check_notified_on', sa.Date(), nullable=True),
+    sa.Column('checked_at', failforward.database.UtcDateTime(), nullable=True),
+    sa.Column('idempotency_key', sa.String(length=64), nullable=False),
+    sa.Column('created_at', failforward.database.UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['drill_id'], ['drill.id'], name=op.f('fk_lesson_drill_id_drill'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['feedback_request_id'], ['feedback_request.id'], name=op.f('fk_lesson_feedback_request_id_feedback_request'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['follow_up_of_id'], ['lesson.id'], name=op.f('fk_lesson_follow_up_of_id_lesson'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['goal_id'], ['goal.id'], name=op.f('fk_lesson_goal_id_goal'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['learner_id'], ['users.id'], name=op.f('fk_lesson_learner_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['reflection_id'], ['reflection.id'], name=op.f('fk_lesson_reflection_id_reflection'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['rep_id'], ['rep.id'], name=op.f('fk_lesson_rep_id_rep'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['routine_id'], ['recovery_routine.id'], name=op.f('fk_lesson_routine_id_recovery_routine'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_lesson')),
+    sa.UniqueConstraint('learner_id', 'idempotency_key', name='uq_lesson_learner_id_idempotency_key')
+    )
+    with op.batch_alter_table('lesson', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_lesson_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_lesson_follow_up_of_id'), ['follow_up_of_id'], unique=False)
+        batch_op.create_index('ix_lesson_learner_happened', ['learner_id', 'happened_on'], unique=False)
+        batch_op.create_index('ix_lesson_status_check', ['status', 'check_on'], unique=False)
+
+    op.create_table('lesson_check',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('lesson_id', sa.Integer(), nullable=False),
+    sa.Column('answer', sa.String(length=8), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('answered_at', failforward.database.UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['lesson_id'], ['lesson.id'], name=op.f('fk_lesson_check_lesson_id_lesson'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_lesson_check'))
+    )
+    with op.batch_alter_table('lesson_check', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_lesson_check_answered_at'), ['answered_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_lesson_check_lesson_id'), ['lesson_id'], unique=False)
+
+    op.create_table('lesson_comment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('lesson_id', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('created_at', failforward.database.UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_lesson_comment_author_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['lesson_id'], ['lesson.id'], name=op.f('fk_lesson_comment_lesson_id_lesson'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_lesson_comment'))
+    )
+    with op.batch_alter_table('lesson_comment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_lesson_comment_lesson_id'), ['lesson_id'], unique=False)
+
+    op.create_table('lesson_tag_link',
+    sa.Column('lesson_id', sa.Integer(), nullable=False),
+    sa.Column('tag_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['lesson_id'], ['lesson.id'], name=op.f('fk_lesson_tag_link_lesson_id_lesson'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tag_id'], ['lesson_tag.id'], name=op.f('fk_lesson_tag_link_tag_id_lesson_tag'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('lesson_id', 'tag_id', name=op.f('pk_lesson_tag_link'))
+    )
+    with op.batch_alter_table('lesson_tag_link', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_lesson_tag_link_tag_id'), ['tag_id'], unique=False)
+
     # ### end Alembic commands ###
+    # The lessons' full-text search: an FTS5 table and triggers on SQLite, a GIN index on PostgreSQL.
+    for statement in FTS_STATEMENTS.get(op.get_bind().dialect.name, []):
+        op.execute(statement)
 
 
 def downgrade():
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP TABLE IF EXISTS lesson_fts")
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('lesson_tag_link', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_lesson_tag_link_tag_id'))
+
+    op.drop_table('lesson_tag_link')
+    with op.batch_alter_table('lesson_comment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_lesson_comment_lesson_id'))
+
+    op.drop_table('lesson_comment')
+    with op.batch_alter_table('lesson_check', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_lesson_check_lesson_id'))
+        batch_op.drop_index(batch_op.f('ix_lesson_check_answered_at'))
+
+    op.drop_table('lesson_check')
+    with op.batch_alter_table('lesson', schema=None) as batch_op:
+        batch_op.drop_index('ix_lesson_status_check')
+        batch_op.drop_index('ix_lesson_learner_happened')
+        batch_op.drop_index(batch_op.f('ix_lesson_follow_up_of_id'))
+        batch_op.drop_index(batch_op.f('ix_lesson_created_at'))
+
+    op.drop_table('lesson')
+    with op.batch_alter_table('recovery_routine', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_recovery_routine_learner_id'))
+
+    op.drop_table('recovery_routine')
+    with op.batch_alter_table('feedback_request_rep', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_feedback_request_rep_rep_id'))
+
     op.drop_table('feedback_request_rep')
     with op.batch_alter_table('feedback_message', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_feedback_message_request_id'))
 
     op.drop_table('feedback_message')
+    with op.batch_alter_table('reflection', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reflection_rep_id'))
+        batch_op.drop_index('ix_reflection_learner_created')
+
+    op.drop_table('reflection')
     with op.batch_alter_table('feedback_request', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_feedback_request_rep_id'))
         batch_op.drop_index('ix_feedback_request_learner_created')
@@ -301,12 +582,26 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_feedback_request_answered_at'))
 
     op.drop_table('feedback_request')
+    with op.batch_alter_table('study_review', schema=None) as batch_op:
+        batch_op.drop_index('ix_study_review_learner_rating')
+        batch_op.drop_index('ix_study_review_learner_answered')
+        batch_op.drop_index('ix_study_review_item_answered')
+
+    op.drop_table('study_review')
     with op.batch_alter_table('rep', schema=None) as batch_op:
         batch_op.drop_index('ix_rep_learner_performed')
+        batch_op.drop_index('ix_rep_learner_logged')
         batch_op.drop_index('ix_rep_goal_performed')
         batch_op.drop_index('ix_rep_drill_performed')
 
     op.drop_table('rep')
+    with op.batch_alter_table('study_item', schema=None) as batch_op:
+        batch_op.drop_index('ix_study_item_learner_new')
+        batch_op.drop_index('ix_study_item_learner_first_reviewed')
+        batch_op.drop_index('ix_study_item_learner_due', sqlite_where=sa.text('last_review IS NOT NULL'), postgresql_where=sa.text('last_review IS NOT NULL'))
+        batch_op.drop_index('ix_study_item_deck_id_id')
+
+    op.drop_table('study_item')
     with op.batch_alter_table('drill', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_drill_learner_id'))
         batch_op.drop_index(batch_op.f('ix_drill_goal_id'))
@@ -320,7 +615,20 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_weekly_checkin_user_id'))
 
     op.drop_table('weekly_checkin')
+    with op.batch_alter_table('user_session', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_user_session_user_id'))
+
+    op.drop_table('user_session')
     op.drop_table('used_link')
+    op.drop_table('study_settings')
+    with op.batch_alter_table('own_prompt', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_own_prompt_learner_id'))
+
+    op.drop_table('own_prompt')
+    with op.batch_alter_table('lesson_tag', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_lesson_tag_learner_id'))
+
+    op.drop_table('lesson_tag')
     with op.batch_alter_table('invite', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invite_coach_id'))
 
@@ -330,6 +638,10 @@ def downgrade():
 
     op.drop_table('goal')
     op.drop_table('email_switch')
+    with op.batch_alter_table('deck', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_deck_learner_id'))
+
+    op.drop_table('deck')
     with op.batch_alter_table('coaching_link', schema=None) as batch_op:
         batch_op.drop_index('ix_coaching_link_pair')
         batch_op.drop_index(batch_op.f('ix_coaching_link_learner_id'))

@@ -1,0 +1,432 @@
+"""Lessons: capture (prefilled from where they came from), tags, one search over SQLite FTS5 or
+PostgreSQL full-text search, the 30-day check with its snooze, the weekly review and monthly
+synthesis, and who may see a lesson."""
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import abort
+from markupsafe import Markup, escape
+from sqlalchemy import bindparam, literal_column, text
+
+from failforward import clock
+from failforward.accounts.models import User
+from failforward.accounts.services import notify
+from failforward.coaching.services import active_link, own_record_or_404
+from failforward.extensions import db
+from failforward.feedback.models import FeedbackRequest
+from failforward.ledger.models import Rep
+from failforward.lessons.models import (
+    DID_NOT,
+    NOT_YET,
+    OPEN,
+    SEARCH_DOCUMENT,
+    Lesson,
+    LessonCheck,
+    LessonComment,
+    LessonTag,
+    lesson_tags,
+)
+from failforward.reflection.models import RecoveryRoutine, Reflection
+from failforward.reflection.prompts import SITUATIONS
+from failforward.web import absolute_url
+
+CHECK_AFTER = timedelta(days=30)
+SNOOZE = timedelta(days=7)
+SEARCH_LIMIT = 50
+REPEAT_WEEKS = 8
+# Highlight markers: control characters, which no stored text can hold (the forms refuse them), so
+# they cannot be forged by a learner and never collide with what they wrote.
+MARK_START, MARK_END = "\x02", "\x03"
+WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def today_for(user: User) -> date:
+    """Today in the person's own calendar."""
+    return clock.now().astimezone(ZoneInfo(user.timezone)).date()
+
+
+# --- access -------------------------------------------------------------------------------------
+
+def may_see_lesson(viewer: User, lesson: Lesson) -> bool:
+    """Its learner always; an active coach only when the learner shared this lesson."""
+    if viewer.id == lesson.learner_id:
+        return True
+    return lesson.shared and active_link(viewer.id, lesson.learner_id) is not None
+
+
+def lesson_or_404(viewer: User, lesson_id: int) -> Lesson:
+    """A lesson the viewer may see; 404 for anyone else, an unshared lesson's coach too."""
+    lesson = db.session.get(Lesson, lesson_id)
+    if lesson is None or not may_see_lesson(viewer, lesson):
+        abort(404)
+    return lesson
+
+
+def own_lesson_or_404(viewer: User, lesson_id: int) -> Lesson:
+    """A lesson the viewer wrote."""
+    return own_record_or_404(viewer, Lesson, lesson_id)
+
+
+# --- capture ------------------------------------------------------------------------------------
+
+def _owned(model, learner: User, row_id: int):
+    row = db.session.get(model, row_id)
+    owner = row.learner_id if row is not None else None
+    return row if owner == learner.id else None
+
+
+def source_links(learner: User, source: tuple[str, int] | None) -> dict:
+    """The goal, drill, rep, reflection, routine, feedback or earlier lesson a lesson comes from;
+    ids that are not the learner's own are ignored."""
+    if not source:
+        return {}
+    kind, row_id = source
+    links: dict = {}
+    if kind == "reflection" and (reflection := _owned(Reflection, learner, row_id)):
+        links["reflection_id"] = reflection.id
+        rep = reflection.rep
+    elif kind == "routine" and (routine := _owned(RecoveryRoutine, learner, row_id)):
+        links["routine_id"], links["reflection_id"] = routine.id, routine.reflection_id
+        rep = None
+    elif kind == "feedback" and (request := _owned(FeedbackRequest, learner, row_id)):
+        links["feedback_request_id"] = request.id
+        rep = request.rep
+    elif kind == "follow_up" and (earlier := _owned(Lesson, learner, row_id)):
+        links.update(follow_up_of_id=earlier.id, goal_id=earlier.goal_id, drill_id=earlier.drill_id)
+        rep = None
+    elif kind == "rep":
+        rep = _owned(Rep, learner, row_id)
+    else:
+        rep = None
+    if rep is not None:
+        links.update(rep_id=rep.id, drill_id=rep.drill_id, goal_id=rep.goal_id)
+    return links
+
+
+def prefill(learner: User, source: tuple[str, int] | None) -> dict:
+    """Starting text for a quick capture from a rep, a reflection, a routine, a feedback answer or a
+    check that did not work. Only the learner's own records are read."""
+    if not source:
+        return {}
+    kind, row_id = source
+    zone = ZoneInfo(learner.timezone)
+    if kind == "rep" and (rep := _owned(Rep, learner, row_id)):
+        return {"happened_on": rep.performed_at.astimezone(zone).date(),
+                "context": f"{rep.drill.name}: {rep.value:g} {rep.drill.goal.unit} ({rep.outcome})",
+                "what_failed": rep.note, "try_next": rep.adjustment}
+    if kind == "reflection" and (reflection := _owned(Reflection, learner, row_id)):
+        return {"happened_on": reflection.created_at.astimezone(zone).date(),
+                "context": SITUATIONS.get(reflection.situation, ""), "what_failed": reflection.what_happened}
+    if kind == "routine" and (routine := _owned(RecoveryRoutine, learner, row_id)):
+        return {"happened_on": routine.started_at.astimezone(zone).date(), "what_failed": routine.what_happened,
+                "what_tried": routine.what_i_controlled, "try_next": routine.try_next}
+    if kind == "feedback" and (request := _owned(FeedbackRequest, learner, row_id)):
+        answers = [m.body for m in request.messages if m.author_id != learner.id]
+        return {"happened_on": request.practised_at.astimezone(zone).date(),
+                "context": f"Feedback on {request.rep.drill.name}",
+                "what_failed": request.question, "try_next": answers[-1] if answers else ""}
+    if kind == "follow_up" and (earlier := _owned(Lesson, learner, row_id)):
+        return {"context": earlier.context, "what_failed": f"What I tried did not work: {earlier.try_next}".strip(),
+                "what_tried": earlier.try_next, "system_tags": ", ".join(t.name for t in earlier.tags_of("system")),
+                "root_cause_tags": ", ".join(t.name for t in earlier.tags_of("root-cause")),
+                "metric_tags": ", ".join(t.name for t in earlier.tags_of("metric"))}
+    return {}
+
+
+def _tags(learner: User, names_by_kind: dict[str, list[str]]) -> list[LessonTag]:
+    wanted = [(kind, name) for kind, names in names_by_kind.items() for name in names]
+    if not wanted:
+        return []
+    known = {(t.kind, t.name): t for t in db.session.scalars(db.select(LessonTag).where(
+        LessonTag.learner_id == learner.id, LessonTag.name.in_([name for _, name in wanted])))}
+    tags = []
+    for kind, name in wanted:
+        if (kind, name) not in known:
+            known[(kind, name)] = LessonTag(learner_id=learner.id, kind=kind, name=name)
+            db.session.add(known[(kind, name)])
+        tags.append(known[(kind, name)])
+    return tags
+
+
+def _apply(lesson: Lesson, learner: User, fields: dict, tags: dict[str, list[str]]) -> None:
+    for name in ("happened_on", "context", "what_failed", "what_tried", "try_next", "shared"):
+        setattr(lesson, name, fields[name])
+    lesson.tags = _tags(learner, tags)
+    lesson.tags_text = " ".join(tag.name for tag in lesson.tags)
+
+
+def create_lesson(learner: User, fields: dict, tags: dict[str, list[str]], source: tuple[str, int] | None,
+                  idempotency_key: str) -> tuple[Lesson, bool]:
+    """Save a lesson once per key, linked to where it came from, its check 30 days on (or on the
+    date chosen). A second tap returns the first lesson and False."""
+    existing = db.session.scalar(db.select(Lesson).where(Lesson.learner_id == learner.id,
+                                                         Lesson.idempotency_key == idempotency_key))
+    if existing:
+        return existing, False
+    lesson = Lesson(learner_id=learner.id, idempotency_key=idempotency_key,
+                    check_on=fields.get("check_on") or today_for(learner) + CHECK_AFTER,
+                    **source_links(learner, source))
+    _apply(lesson, learner, fields, tags)
+    db.session.add(lesson)
+    db.session.commit()
+    return lesson, True
+
+
+def update_lesson(lesson: Lesson, fields: dict, tags: dict[str, list[str]]) -> Lesson:
+    """Change a lesson; a new check date reopens the reminder for that date."""
+    _apply(lesson, lesson.learner, fields, tags)
+    if fields.get("check_on") and fields["check_on"] != lesson.check_on:
+        lesson.check_on = fields["check_on"]
+    db.session.commit()
+    return lesson
+
+
+def delete_lesson(lesson: Lesson) -> None:
+    """Delete a lesson with its checks and comments."""
+    db.session.delete(lesson)
+    db.session.commit()
+
+
+def set_shared(lesson: Lesson, shared: bool) -> None:
+    """Share one lesson with the coach, or stop sharing it."""
+    if lesson.shared != shared:
+        lesson.shared = shared
+        db.session.commit()
+
+
+def add_comment(viewer: User, lesson: Lesson, body: str) -> LessonComment:
+    """Comment on a lesson the viewer may see; a double tap adds it once."""
+    last = lesson.comments[-1] if lesson.comments else None
+    if last and last.author_id == viewer.id and last.body == body:
+        return last
+    comment = LessonComment(lesson_id=lesson.id, author_id=viewer.id, body=body)
+    db.session.add(comment)
+    db.session.commit()
+    return comment
+
+
+# --- lists and search ---------------------------------------------------------------------------
+
+def tags_of(learner: User) -> list[LessonTag]:
+    """Every tag the learner has used, by kind and name."""
+    return list(db.session.scalars(db.select(LessonTag).where(LessonTag.learner_id == learner.id)
+                                   .order_by(LessonTag.kind, LessonTag.name)))
+
+
+def _visible(viewer: User, learner: User):
+    """The lessons of `learner` that `viewer` may see, as a select."""
+    query = db.select(Lesson).where(Lesson.learner_id == learner.id)
+    if viewer.id != learner.id:
+        if active_link(viewer.id, learner.id) is None:
+            abort(404)
+        query = query.where(Lesson.shared.is_(True))
+    return query
+
+
+def _filtered(query, filters: dict):
+    if filters.get("status"):
+        query = query.where(Lesson.status == filters["status"])
+    for kind, name in (filters.get("tags") or {}).items():
+        tagged = (db.select(lesson_tags.c.lesson_id).join(LessonTag, LessonTag.id == lesson_tags.c.tag_id)
+                  .where(LessonTag.kind == kind, LessonTag.name == name))
+        query = query.where(Lesson.id.in_(tagged))
+    return query
+
+
+@dataclass
+class SearchHit:
+    """A lesson found, with a snippet whose matching words are marked (safe to show as is)."""
+
+    lesson: Lesson
+    snippet: Markup | None = None
+
+
+def highlight(marked: str | None) -> Markup | None:
+    """Turn text carrying the search's markers into HTML: the person's text escaped, the marked words in <mark>."""
+    if marked is None:
+        return None
+    parts = re.split(f"({MARK_START}.*?{MARK_END})", marked, flags=re.S)
+    html = []
+    for part in parts:
+        if part.startswith(MARK_START) and part.endswith(MARK_END):
+            html.append(Markup("<mark>%s</mark>") % part[1:-1])
+        else:
+            html.append(escape(part.replace(MARK_START, "").replace(MARK_END, "")))
+    return Markup("").join(html)
+
+
+def _fts5_query(words: list[str]) -> str:
+    # Each word quoted, so nothing the person types is read as FTS5 syntax; the last one as a prefix.
+    quoted = [f'"{word}"' for word in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def search(viewer: User, learner: User, filters: dict, limit: int = SEARCH_LIMIT) -> list[SearchHit]:
+    """The learner's lessons the viewer may see that match the words (all of them) and the filters,
+    best match first, each with a highlighted snippet; without words, the newest lessons."""
+    query = _filtered(_visible(viewer, learner), filters)
+    words = WORD.findall(filters.get("q") or "")[:12]
+    if not words:
+        lessons = db.session.scalars(query.order_by(Lesson.happened_on.desc(), Lesson.id.desc()).limit(limit)
+                                     .options(db.selectinload(Lesson.tags)))
+        return [SearchHit(lesson) for lesson in lessons]
+    # Rank and cut to the page first; only the lessons shown get a snippet, which costs the most.
+    if db.engine.dialect.name == "sqlite":
+        rowid, match = literal_column("lesson_fts.rowid"), literal_column("lesson_fts").op("MATCH")(
+            bindparam("match", _fts5_query(words)))
+        # Materialised: otherwise SQLite may run the MATCH once per lesson of the learner.
+        found = (db.select(rowid.label("id"), literal_column("lesson_fts.rank").label("rank"))
+                 .select_from(text("lesson_fts")).where(match)).cte("found").prefix_with("MATERIALIZED")
+        snippets = (db.select(rowid, literal_column(f"snippet(lesson_fts, -1, '{MARK_START}', '{MARK_END}', '…', 24)"))
+                    .select_from(text("lesson_fts")).where(match))
+        shown = rowid
+    else:
+        # The same expression as the GIN index (models.SEARCH_DOCUMENT), so the planner can use it.
+        config, document = literal_column("'english'::regconfig"), literal_column(SEARCH_DOCUMENT)
+        tsquery = db.func.plainto_tsquery(config, bindparam("words", " ".join(words)))
+        vector = db.func.to_tsvector(config, document)
+        found = (db.select(Lesson.id.label("id"), (-db.func.ts_rank(vector, tsquery)).label("rank"))
+                 .where(vector.op("@@")(tsquery))).subquery()
+        options = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=30, MinWords=12"
+        snippets = db.select(Lesson.id, db.func.ts_headline(config, document, tsquery, bindparam("options", options)))
+        shown = Lesson.id
+    lessons = list(db.session.scalars(
+        query.join(found, found.c.id == Lesson.id).order_by(found.c.rank, Lesson.happened_on.desc()).limit(limit)
+        .options(db.selectinload(Lesson.tags))))
+    if not lessons:
+        return []
+    marked = dict(db.session.execute(snippets.where(shown.in_([lesson.id for lesson in lessons]))).all())
+    return [SearchHit(lesson, highlight(marked.get(lesson.id))) for lesson in lessons]
+
+
+def recent_lessons(learner: User, limit: int = 20) -> list[Lesson]:
+    """The learner's newest lessons."""
+    return list(db.session.scalars(db.select(Lesson).where(Lesson.learner_id == learner.id)
+                                   .order_by(Lesson.happened_on.desc(), Lesson.id.desc()).limit(limit)
+                                   .options(db.selectinload(Lesson.tags))))
+
+
+# --- the 30-day check ---------------------------------------------------------------------------
+
+def due_checks(learner: User, limit: int = 10) -> list[Lesson]:
+    """Open checks whose date has come in the learner's calendar, oldest first (for the home page)."""
+    return list(db.session.scalars(db.select(Lesson).where(
+        Lesson.learner_id == learner.id, Lesson.status == OPEN, Lesson.check_on <= today_for(learner))
+        .order_by(Lesson.check_on, Lesson.id).limit(limit)))
+
+
+def answer_check(lesson: Lesson, answer: str, note: str) -> LessonCheck:
+    """Keep the answer with its date. "Not tried yet" asks again in 7 days; the others close the check.
+    A repeat of the same answer on a closed check does nothing."""
+    last = lesson.checks[-1] if lesson.checks else None
+    if lesson.status != OPEN and last is not None and last.answer == answer and last.note == note:
+        return last
+    check = LessonCheck(lesson_id=lesson.id, answer=answer, note=note)
+    db.session.add(check)
+    if answer == NOT_YET:
+        lesson.check_on = today_for(lesson.learner) + SNOOZE
+    else:
+        lesson.status, lesson.checked_at = answer, clock.now()
+    db.session.commit()
+    return check
+
+
+def follow_up_offered(lesson: Lesson) -> bool:
+    """A check answered "did not" offers a follow-up lesson, until one exists."""
+    return lesson.status == DID_NOT and db.session.scalar(
+        db.select(Lesson.id).where(Lesson.follow_up_of_id == lesson.id).limit(1)) is None
+
+
+def create_due_checks(now: datetime | None = None) -> int:
+    """For every check that fell due (in its learner's calendar) and has no notice yet: mark it, and
+    queue the email once per check date (key `lesson-check:<id>:<date>`). Idempotent; run by the sweep."""
+    now = now or clock.now()
+    # No calendar is more than 14 hours ahead of UTC: lessons checked after tomorrow cannot be due.
+    horizon = (now + timedelta(days=1)).date()
+    candidates = list(db.session.scalars(db.select(Lesson).where(
+        Lesson.status == OPEN, Lesson.check_on <= horizon,
+        db.or_(Lesson.check_notified_on.is_(None), Lesson.check_notified_on != Lesson.check_on))
+        .options(db.joinedload(Lesson.learner)).limit(500)))
+    made = 0
+    for lesson in candidates:
+        zone = ZoneInfo(lesson.learner.timezone)
+        if datetime.combine(lesson.check_on, time(0), tzinfo=zone) > now:
+            continue
+        lesson.check_notified_on = lesson.check_on
+        notify(lesson.learner, "check-30", f"lesson-check:{lesson.id}:{lesson.check_on.isoformat()}",
+               "Did what you planned to try work?", "lesson_check", lesson=lesson,
+               url=absolute_url("lessons.check", lesson_id=lesson.id))
+        made += 1
+    db.session.commit()
+    return made
+
+
+# --- weekly review and monthly synthesis --------------------------------------------------------
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+@dataclass
+class Review:
+    """A week (or a month) of lessons: what was written, what falls due, what repeats or recurs."""
+
+    start: date
+    end: date  # exclusive
+    lessons: list[Lesson] = field(default_factory=list)
+    checks_due: list[Lesson] = field(default_factory=list)
+    repeats: list[tuple[LessonTag, int]] = field(default_factory=list)
+    answered: list[LessonCheck] = field(default_factory=list)
+    answer_counts: Counter = field(default_factory=Counter)
+
+
+def _tag_counts(learner: User, since: date, until: date, kinds: tuple[str, ...]) -> list[tuple[LessonTag, int]]:
+    rows = db.session.execute(
+        db.select(LessonTag, db.func.count(lesson_tags.c.lesson_id))
+        .join(lesson_tags, lesson_tags.c.tag_id == LessonTag.id).join(Lesson, Lesson.id == lesson_tags.c.lesson_id)
+        .where(LessonTag.learner_id == learner.id, LessonTag.kind.in_(kinds), Lesson.happened_on >= since,
+               Lesson.happened_on < until)
+        .group_by(LessonTag.id).having(db.func.count(lesson_tags.c.lesson_id) > 1)
+        .order_by(db.func.count(lesson_tags.c.lesson_id).desc(), LessonTag.name))
+    return [(tag, count) for tag, count in rows]
+
+
+def _lessons_between(learner: User, start: date, end: date) -> list[Lesson]:
+    return list(db.session.scalars(db.select(Lesson).where(
+        Lesson.learner_id == learner.id, Lesson.happened_on >= start, Lesson.happened_on < end)
+        .order_by(Lesson.happened_on, Lesson.id).options(db.selectinload(Lesson.tags)).limit(200)))
+
+
+def weekly_review(learner: User, start: date) -> Review:
+    """Seed §9.1's 30-minute weekly review: the week's lessons, checks due by its end, and tags that
+    repeat over the last 8 weeks."""
+    start = week_start(start)
+    end = start + timedelta(weeks=1)
+    review = Review(start, end, lessons=_lessons_between(learner, start, end))
+    review.checks_due = list(db.session.scalars(db.select(Lesson).where(
+        Lesson.learner_id == learner.id, Lesson.status == OPEN, Lesson.check_on < end)
+        .order_by(Lesson.check_on).limit(50)))
+    review.repeats = _tag_counts(learner, end - timedelta(weeks=REPEAT_WEEKS), end, ("system", "root-cause", "metric"))
+    return review
+
+
+def monthly_synthesis(learner: User, month: date) -> Review:
+    """The monthly "learning release": the month's lessons, checks answered and how, recurring root causes."""
+    start = month.replace(day=1)
+    end = (start + timedelta(days=32)).replace(day=1)
+    review = Review(start, end, lessons=_lessons_between(learner, start, end))
+    zone = ZoneInfo(learner.timezone)
+    since = datetime.combine(start, time(0), tzinfo=zone)
+    until = datetime.combine(end, time(0), tzinfo=zone)
+    review.answered = list(db.session.scalars(
+        db.select(LessonCheck).join(Lesson, Lesson.id == LessonCheck.lesson_id)
+        .where(Lesson.learner_id == learner.id, LessonCheck.answered_at >= since, LessonCheck.answered_at < until)
+        .order_by(LessonCheck.answered_at).options(db.joinedload(LessonCheck.lesson)).limit(200)))
+    review.answer_counts = Counter(check.answer for check in review.answered)
+    review.repeats = _tag_counts(learner, start, end, ("root-cause",))
+    return review

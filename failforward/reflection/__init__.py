@@ -1,0 +1,1 @@
+"""Reappraisal after a setback, and the 20-minute recovery routine."""

@@ -1,0 +1,237 @@
+"""Every account and coaching form, fed odd text and wrong types: never a 5xx, and a 422 keeps the text."""
+
+import io
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from markupsafe import escape
+
+from failforward.accounts.models import PendingSignup, User
+from failforward.coaching import services as coaching
+from failforward.coaching.models import CoachingLink, Contract, Invite
+from failforward.extensions import db
+from failforward.signing import sign
+from tests.conftest import PASSWORD
+
+FUZZ = settings(max_examples=30, deadline=None, database=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+NASTY = [
+    "", " ", "\x00", "a\x00b", "\x07bell", "line\r\nBcc: victim@example.com", "\r\n", "\n\n\n", "\t",
+    "\u202eevil.exe\u202c", "\u200fשלום\u200e", "مرحبا بالعالم", "👩🏽‍💻🔥✨", "\ufeffbom", "\u2028sep\u2029",
+    "x" * 10_000, "é" * 10_000, "²", "٣", "-0", "1e309", "9" * 5000, "NaN", "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>', "{{7*7}}", "javascript:alert(1)", "'; DROP TABLE users; --",
+    "\U0010ffff", "\x7f\x80\x9f",
+]
+EMAILS = ["new.person@example.com", "Mixed.Case@Example.COM", "ünïcode@example.com", "a@b", "@example.com",
+          "two@@example.com", "a" * 320 + "@example.com", "person+tag@example.com", " padded@example.com "]
+
+text = st.one_of(
+    st.sampled_from(NASTY),
+    st.text(max_size=40),
+    st.builds(lambda a, b: a + b, st.sampled_from(NASTY), st.text(max_size=10)),
+)
+email = st.one_of(st.sampled_from(EMAILS), text)
+# A form field as a browser (or an attacker) might send it: text, sent twice, or left out.
+field = st.one_of(text, st.lists(text, min_size=2, max_size=2), st.none())
+json_value = st.one_of(text, st.integers(), st.floats(), st.booleans(), st.none(), st.lists(st.integers(), max_size=2),
+                       st.dictionaries(st.text(max_size=3), st.integers(), max_size=1))
+body_kind = st.sampled_from(["form", "form", "form", "multipart with a file", "json"])
+
+
+def submit(client, path: str, fields: dict, kind: str, json_fields: dict):
+    """POST the fields as a urlencoded form, as multipart with the first field as a file, or as JSON."""
+    if kind == "json":
+        return client.post(path, json=json_fields)
+    data = {name: value for name, value in fields.items() if value is not None}
+    if kind == "multipart with a file" and data:
+        first = next(iter(data))
+        data[first] = (io.BytesIO(str(data[first]).encode()), "typed.txt")
+        return client.post(path, data=data, content_type="multipart/form-data")
+    return client.post(path, data=data)
+
+
+def assert_answered_well(response, fields: dict, kind: str, kept_text=(), kept_raw=()) -> None:
+    """No 5xx; a 422 shows again what was typed in each re-rendered field."""
+    assert response.status_code < 500, response.status_code
+    event(f"{kind}: {response.status_code}")
+    if response.status_code != 422 or kind != "form":
+        return
+    page = response.get_data(as_text=True)
+    for name in (*kept_text, *kept_raw):
+        typed = fields.get(name)
+        if isinstance(typed, list):
+            typed = typed[0]
+        if typed is None:
+            continue
+        shown = typed.strip() if name in kept_text else typed  # text fields strip surrounding spaces
+        assert str(escape(shown)) in page, f"{name} not kept"
+
+
+def assert_no_mail_header_took_user_text_lines(inbox) -> None:
+    for message in inbox.messages:
+        assert "Bcc" not in message
+        for name, value in message.items():
+            assert "\r" not in str(value) and "\n" not in str(value), name
+
+
+def json_of(fields: dict, draw_values: list) -> dict:
+    return dict(zip(fields, draw_values, strict=False))
+
+
+# --- signed out ---------------------------------------------------------------------------------
+
+@FUZZ
+@given(name=field, address=st.one_of(email, field), password=field,
+       timezone=st.one_of(st.sampled_from(["UTC", "Europe/Paris"]), field),
+       kind=body_kind, json_values=st.lists(json_value, min_size=4, max_size=4))
+def test_sign_up_form(client, inbox, name, address, password, timezone, kind, json_values):
+    fields = {"name": name, "email": address, "password": password, "timezone": timezone}
+    response = submit(client, "/signup", fields, kind, json_of(fields, json_values))
+    assert_answered_well(response, fields, kind, kept_text=("name", "email"))
+    for pending in db.session.scalars(db.select(PendingSignup)):
+        assert len(pending.name) <= 100 and "\x00" not in pending.name and "\n" not in pending.name
+    assert_no_mail_header_took_user_text_lines(inbox)
+
+
+@FUZZ
+@given(address=st.one_of(email, field), password=st.one_of(st.just(PASSWORD), field),
+       kind=body_kind, json_values=st.lists(json_value, min_size=2, max_size=2))
+def test_login_form(app, client, make_user, address, password, kind, json_values):
+    make_user(email="known@example.com") if db.session.scalar(db.select(User.id)) is None else None
+    fields = {"email": address, "password": password}
+    response = submit(client, "/login", fields, kind, json_of(fields, json_values))
+    assert_answered_well(response, fields, kind, kept_text=("email",))
+
+
+@FUZZ
+@given(address=st.one_of(email, field), kind=body_kind, json_values=st.lists(json_value, min_size=1, max_size=1))
+def test_reset_request_form(client, inbox, address, kind, json_values):
+    fields = {"email": address}
+    response = submit(client, "/reset", fields, kind, json_of(fields, json_values))
+    assert_answered_well(response, fields, kind, kept_text=("email",))
+    assert_no_mail_header_took_user_text_lines(inbox)
+
+
+@FUZZ
+@given(password=field, nonce=st.uuids(), kind=body_kind, json_values=st.lists(json_value, min_size=1, max_size=1))
+def test_reset_form(app, client, make_user, password, nonce, kind, json_values):
+    user = db.session.scalar(db.select(User)) or make_user()
+    token = sign("password-reset", {"u": user.id, "n": str(nonce)})
+    fields = {"password": password}
+    response = submit(client, f"/reset/{token}", fields, kind, json_of(fields, json_values))
+    assert_answered_well(response, fields, kind)
+
+
+# --- signed in ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def signed_in(client, make_user, login):
+    """The client, signed in as a coach with one linked learner."""
+    coach = make_user(name="Casey Coach", email="casey@example.com")
+    learner = make_user(name="Lee Learner", email="lee@example.com")
+    link = coaching.accept_invite(coaching.invite_token(coaching.create_invite(coach, None)), learner)
+    login(coach)
+    client.link_id, client.coach_id = link.id, coach.id
+    return client
+
+
+@pytest.fixture
+def learner_signed_in(client, make_user, login):
+    """The client, signed in as a learner whose coach proposed the default contract."""
+    coach, learner = make_user(), make_user()
+    link = coaching.accept_invite(coaching.invite_token(coaching.create_invite(coach, None)), learner)
+    login(learner)
+    client.link_id = link.id
+    return client
+
+
+@FUZZ
+@given(name=field, timezone=st.one_of(st.sampled_from(["UTC", "Asia/Kolkata"]), field),
+       weekday=st.one_of(st.sampled_from(["0", "6"]), field), hour=st.one_of(st.sampled_from(["7", "23"]), field),
+       opt_in=st.one_of(st.sampled_from(["y", "on"]), field),
+       kind=body_kind, json_values=st.lists(json_value, min_size=5, max_size=5))
+def test_settings_form(signed_in, name, timezone, weekday, hour, opt_in, kind, json_values):
+    fields = {"name": name, "timezone": timezone, "checkin_weekday": weekday, "checkin_hour": hour,
+              "email_opt_in": opt_in}
+    response = submit(signed_in, "/settings", fields, kind, json_of(fields, json_values))
+    assert_answered_well(response, fields, kind, kept_text=("name",))
+    coach = db.session.get(User, signed_in.coach_id)
+    assert 0 < len(coach.name) <= 100 and coach.name == coach.name.strip()
+    assert not any(ord(ch) < 32 for ch in coach.name)
+    assert 0 <= coach.checkin_weekday <= 6 and 0 <= coach.checkin_hour <= 23
+
+
+@FUZZ
+@given(current=st.one_of(st.just(PASSWORD), field), new=field, kind=body_kind,
+       json_values=st.lists(json_value, min_size=2, max_size=2))
+def test_change_password_form(signed_in, current, new, kind, json_values):
+    fields = {"current_password": current, "password": new}
+    response = submit(signed_in, "/settings/password", fields, kind, json_of(fields, json_values))
+    assert_answered_well(response, fields, kind)
+
+
+@FUZZ
+@given(address=st.one_of(email, field), current=st.one_of(st.just(PASSWORD), field), kind=body_kind,
+       json_values=st.lists(json_value, min_size=2, max_size=2))
+def test_change_email_form(signed_in, inbox, address, current, kind, json_values):
+    fields = {"email": address, "current_password": current}
+    response = submit(signed_in, "/settings/email", fields, kind, json_of(fields, json_values))
+    assert_answered_well(response, fields, kind, kept_text=("email",))
+    coach = db.session.get(User, signed_in.coach_id)
+    assert len(coach.email) <= 320 and not any(ord(ch) < 33 for ch in coach.email)
+    assert_no_mail_header_took_user_text_lines(inbox)
+
+
+@FUZZ
+@given(current=field, kind=body_kind, json_values=st.lists(json_value, min_size=1, max_size=1))
+def test_delete_account_form(signed_in, current, kind, json_values):
+    fields = {"current_password": current}
+    response = submit(signed_in, "/account/delete", fields, kind, json_of(fields, json_values))
+    assert_answered_well(response, fields, kind)
+    assert db.session.get(User, signed_in.coach_id) is not None  # only the right password deletes
+
+
+@FUZZ
+@given(address=st.one_of(email, field), kind=body_kind, json_values=st.lists(json_value, min_size=1, max_size=1))
+def test_invite_form(signed_in, inbox, address, kind, json_values):
+    fields = {"email": address}
+    response = submit(signed_in, "/coaching/invites", fields, kind, json_of(fields, json_values))
+    assert_answered_well(response, fields, kind, kept_text=("email",))
+    for invite in db.session.scalars(db.select(Invite)):
+        assert invite.email is None or (len(invite.email) <= 320 and invite.email == invite.email.strip().lower())
+    assert_no_mail_header_took_user_text_lines(inbox)
+
+
+CONTRACT_TEXT = ("experiment", "error", "incident", "near_miss", "failure", "review_thresholds", "commitments")
+
+
+@FUZZ
+@given(texts=st.lists(st.one_of(text, st.sampled_from(["Plain words.", "Line one\r\nLine two"])),
+                      min_size=7, max_size=7),
+       hours=st.one_of(st.sampled_from(["1", "24", "336", "0", "337", "-5", "9999", " 12 ", "1.5", "²"]), field),
+       kind=body_kind, json_values=st.lists(json_value, min_size=8, max_size=8))
+def test_contract_form(signed_in, texts, hours, kind, json_values):
+    fields = {**dict(zip(CONTRACT_TEXT, texts, strict=True)), "feedback_due_hours": hours}
+    path = f"/coaching/links/{signed_in.link_id}/contract"
+    response = submit(signed_in, path, fields, kind, json_of(fields, json_values))
+    kept_raw = ("feedback_due_hours",) if isinstance(hours, str) else ()
+    assert_answered_well(response, fields, kind, kept_text=CONTRACT_TEXT, kept_raw=kept_raw)
+    for contract in db.session.scalars(db.select(Contract)):
+        assert 1 <= contract.feedback_due_hours <= 336
+        assert all(len(getattr(contract, name)) <= 4000 and "\x00" not in getattr(contract, name)
+                   for name in CONTRACT_TEXT)
+
+
+@FUZZ
+@given(version=st.one_of(st.sampled_from(["1", "2", "0", "-1", "²", "9" * 5000]), field), kind=body_kind,
+       json_values=st.lists(json_value, min_size=1, max_size=1))
+def test_accept_contract_form(learner_signed_in, version, kind, json_values):
+    fields = {"version": version}
+    response = submit(learner_signed_in, f"/coaching/links/{learner_signed_in.link_id}/contract/accept", fields,
+                      kind, json_of(fields, json_values))
+    assert response.status_code == 303
+    event(f"{kind}: {response.status_code}")
+    accepted = coaching.accepted_contract(db.session.get(CoachingLink, learner_signed_in.link_id))
+    assert accepted is None or accepted.version == 1
