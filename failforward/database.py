@@ -43,19 +43,14 @@ def _writes_now() -> bool:
     """Should the transaction starting now take the write lock at once?
 
     A deferred transaction that reads and then writes fails at once with "database is locked"
-    when another writer got in between; BEGIN IMMEDIATE waits (busy_timeout) instead. Tasks
-    write, in short transactions. In a request, only the first transaction of a POST writes (the
-    service's); what follows it (rendering the answer) and every GET read in deferred
-    transactions, so readers never queue behind writers. Anything else (the shell, CLI reads,
-    tests) reads deferred too.
+    when another writer committed in between (WAL's stale snapshot: the busy timeout cannot help);
+    BEGIN IMMEDIATE waits its turn instead. So tasks and every transaction of a POST begin
+    IMMEDIATE, while GET (which never changes state), the shell, CLI reads and tests read in
+    deferred transactions, and readers never queue behind writers.
     """
     if has_app_context() and g.get("in_task"):
         return True
-    if has_request_context():
-        first_write = request.method not in READ_ONLY_METHODS and not g.get("_write_begun")
-        g._write_begun = True
-        return first_write
-    return False
+    return has_request_context() and request.method not in READ_ONLY_METHODS
 
 
 class UtcDateTime(TypeDecorator):
