@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from failforward.coaching.services import may_see_private
 from failforward.extensions import db
 from failforward.reflection import prompts, services
 from failforward.reflection.models import OwnPrompt
@@ -63,15 +64,15 @@ def test_a_reflection_is_private_until_shared_and_only_to_an_active_coach(make_u
     learner, coach, stranger = make_user(), make_user(), make_user()
     the_link = link(coach, learner)
     reflection = reflect(learner, 7, 3)
-    assert services.may_see_reflection(learner, reflection)
-    assert not services.may_see_reflection(coach, reflection)
+    assert may_see_private(learner, reflection)
+    assert not may_see_private(coach, reflection)
     services.set_shared(reflection, True)
-    assert services.may_see_reflection(coach, reflection)
-    assert not services.may_see_reflection(stranger, reflection)
+    assert may_see_private(coach, reflection)
+    assert not may_see_private(stranger, reflection)
     from failforward.coaching.services import end_link
 
     end_link(learner, the_link)
-    assert not services.may_see_reflection(coach, reflection)
+    assert not may_see_private(coach, reflection)
 
 
 def test_a_reflection_links_only_the_learners_own_rep(make_user):

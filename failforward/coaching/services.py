@@ -82,6 +82,22 @@ def own_record_or_404(viewer: User, model: type, record_id: int):
     return record
 
 
+def may_see_private(viewer: User, record) -> bool:
+    """A private record (a reflection, a lesson): its learner always; an active coach only once the
+    learner shared this one."""
+    if viewer.id == record.learner_id:
+        return True
+    return record.shared and active_link(viewer.id, record.learner_id) is not None
+
+
+def private_record_or_404(viewer: User, model: type, record_id: int):
+    """A private record the viewer may see; a 404 for anyone else, an unshared one's coach too."""
+    record = db.session.get(model, record_id)
+    if record is None or not may_see_private(viewer, record):
+        abort(404)
+    return record
+
+
 def link_or_404(viewer: User, link_id: int) -> CoachingLink:
     """A link the viewer is a party to (active or ended); a 404 for anyone else."""
     link = db.session.get(CoachingLink, link_id)

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, literal_column, text
 from failforward import clock
 from failforward.accounts.models import User
 from failforward.accounts.services import notify
-from failforward.coaching.services import active_link, own_record_or_404
+from failforward.coaching.services import active_link, own_record_or_404, private_record_or_404
 from failforward.extensions import db
 from failforward.feedback.models import FeedbackRequest
 from failforward.ledger.models import Rep
@@ -51,19 +51,9 @@ def today_for(user: User) -> date:
 
 # --- access -------------------------------------------------------------------------------------
 
-def may_see_lesson(viewer: User, lesson: Lesson) -> bool:
-    """Its learner always; an active coach only when the learner shared this lesson."""
-    if viewer.id == lesson.learner_id:
-        return True
-    return lesson.shared and active_link(viewer.id, lesson.learner_id) is not None
-
-
 def lesson_or_404(viewer: User, lesson_id: int) -> Lesson:
     """A lesson the viewer may see; 404 for anyone else, an unshared lesson's coach too."""
-    lesson = db.session.get(Lesson, lesson_id)
-    if lesson is None or not may_see_lesson(viewer, lesson):
-        abort(404)
-    return lesson
+    return private_record_or_404(viewer, Lesson, lesson_id)
 
 
 def own_lesson_or_404(viewer: User, lesson_id: int) -> Lesson:

@@ -7,7 +7,7 @@ from flask import abort
 
 from failforward import clock
 from failforward.accounts.models import User
-from failforward.coaching.services import active_link, own_record_or_404
+from failforward.coaching.services import own_record_or_404, private_record_or_404
 from failforward.extensions import db
 from failforward.ledger.models import MISS, Rep
 from failforward.reflection import prompts
@@ -19,19 +19,9 @@ LAST_STEP = 3
 
 # --- access -------------------------------------------------------------------------------------
 
-def may_see_reflection(viewer: User, reflection: Reflection) -> bool:
-    """Its learner always; an active coach only once the learner shared this one."""
-    if viewer.id == reflection.learner_id:
-        return True
-    return reflection.shared and active_link(viewer.id, reflection.learner_id) is not None
-
-
 def reflection_or_404(viewer: User, reflection_id: int) -> Reflection:
     """A reflection the viewer may see; 404 for anyone else (existence must not leak)."""
-    reflection = db.session.get(Reflection, reflection_id)
-    if reflection is None or not may_see_reflection(viewer, reflection):
-        abort(404)
-    return reflection
+    return private_record_or_404(viewer, Reflection, reflection_id)
 
 
 def own_reflection_or_404(viewer: User, reflection_id: int) -> Reflection:
