@@ -131,13 +131,28 @@ def test_the_queue_lists_requests_from_all_learners_nearest_due_first(app, login
     body = text(page)
     order = [int(n) for n in re.findall(r'<li id="request-(\d+)"', body)]
     assert order == [overdue.id, soon.id, later.id]
-    assert "3 waiting, nearest due first." in body
+    assert "3 waiting, 1 overdue, nearest due first." in body
     first_item = body[body.index(f'id="request-{overdue.id}"'):body.index(f'id="request-{soon.id}"')]
     assert "overdue" in first_item and "Lee Learner" in first_item and "Old one" in first_item
     assert "overdue" not in body[body.index(f'id="request-{soon.id}"'):body.index(f'id="request-{later.id}"')]
     assert "Ana Second · Her drill" in body
     assert "last 2: 9, 4" in body  # the learner's recent trend on the drill
     assert f'hx-post="/feedback/{later.id}/answer"' in body
+
+
+def test_a_long_queue_comes_twenty_at_a_time_nearest_due_first(app, login, coach, learner, drill, the_link):
+    asked = [services.ask(learner, log(learner, drill, 4.0, at=at(-hours / 2)), "") for hours in range(23)]
+    nearest_first = [r.id for r in reversed(asked)]
+    browser = browser_for(app, login, coach)
+    first = text(browser.get("/queue"))
+    assert [int(n) for n in re.findall(r'<li id="request-(\d+)"', first)] == nearest_first[:20]
+    assert "23 waiting, nearest due first. Showing 1–20." in first
+    assert 'href="/queue?page=2">Due later</a>' in first and "Due sooner" not in first
+    second = text(browser.get("/queue?page=2"))
+    assert [int(n) for n in re.findall(r'<li id="request-(\d+)"', second)] == nearest_first[20:]
+    assert "Showing 21–23." in second and 'href="/queue?page=1">Due sooner</a>' in second
+    assert "Due later" not in second
+    assert text(browser.get("/queue?page=99")) == second  # past the end: the last page
 
 
 def test_answering_inline_with_htmx_replaces_the_item_and_empties_the_queue(htmx_client, login, clock, coach,

@@ -111,6 +111,16 @@ def test_the_queue_lists_every_learners_open_requests_nearest_due_first(app, clo
     assert [r.overdue for r in services.queue(coach)] == [True, False, False]
     clock.set(at(5))
     assert [r.overdue for r in services.queue(coach)] == [True, True, False]
+    assert services.queue_size(coach) == (3, 2)
+
+
+def test_the_queue_comes_a_page_at_a_time_in_due_order(app, coach, learner, drill, the_link):
+    asked = [services.ask(learner, log(learner, drill, 4.0, at=at(-hours)), "") for hours in range(5)]
+    nearest_first = asked[::-1]
+    assert services.queue(coach, 2) == nearest_first[:2]
+    assert services.queue(coach, 2, 2) == nearest_first[2:4]
+    assert services.queue(coach, 2, 4) == nearest_first[4:]
+    assert services.queue_size(coach) == (5, 0)
 
 
 def test_answering_takes_a_request_out_of_the_queue_and_stops_the_clock(app, clock, coach, learner, drill,

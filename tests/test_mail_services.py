@@ -19,6 +19,11 @@ def enqueued(monkeypatch):
     return calls
 
 
+def _queued(*args, **kwargs) -> OutboxMessage:
+    """Queue a message and return its outbox row."""
+    return db.session.get(OutboxMessage, mail.queue_mail(*args, **kwargs))
+
+
 def test_the_same_key_is_queued_once(app):
     assert mail.queue_mail("k:1", "a@example.com", "Hi", "Body") is not None
     assert mail.queue_mail("k:1", "a@example.com", "Hi again", "Body") is None
@@ -33,7 +38,7 @@ def test_delivery_is_queued_only_when_the_whole_transaction_commits(app, enqueue
     second = mail.queue_mail("k:2", "b@example.com", "Two", "Body")
     assert enqueued == []
     db.session.commit()
-    assert enqueued == [[first.id, second.id]]
+    assert enqueued == [[first, second]]
 
 
 def test_mail_from_a_rolled_back_transaction_is_never_queued(app, enqueued):
@@ -44,7 +49,7 @@ def test_mail_from_a_rolled_back_transaction_is_never_queued(app, enqueued):
 
 
 def test_delivered_message_has_text_html_and_a_stable_message_id(app, inbox):
-    message = mail.queue_mail("k:1", "a@example.com", "Hello", "Open https://example.com/x now.")
+    message = _queued("k:1", "a@example.com", "Hello", "Open https://example.com/x now.")
     db.session.commit()
     received = inbox.last_to("a@example.com")
     assert received["Message-ID"] == message.message_id
@@ -65,7 +70,7 @@ def test_header_injection_is_flattened(app, inbox):
 def test_temporary_refusal_backs_off_then_arrives(app, inbox, clock):
     start = clock.set(datetime(2026, 5, 4, 12, 0, tzinfo=UTC))
     inbox.reply = "451 4.3.0 try again later"
-    message = mail.queue_mail("k:1", "a@example.com", "Hi", "Body")
+    message = _queued("k:1", "a@example.com", "Hi", "Body")
     db.session.commit()
     db.session.refresh(message)
     assert message.status == PENDING and message.not_before > start and "451" in message.last_error
@@ -78,7 +83,7 @@ def test_temporary_refusal_backs_off_then_arrives(app, inbox, clock):
 
 def test_permanent_refusal_stops_as_failed_and_can_be_retried(app, inbox):
     inbox.reply = "550 5.1.1 no such user"
-    message = mail.queue_mail("k:1", "nobody@example.com", "Hi", "Body")
+    message = _queued("k:1", "nobody@example.com", "Hi", "Body")
     db.session.commit()
     db.session.refresh(message)
     assert message.status == FAILED and "550" in message.last_error
@@ -106,7 +111,7 @@ def test_quiet_hours(local, held_until):
 
 def test_held_message_waits_for_the_sweep(app, inbox, clock):
     clock.set(datetime(2026, 7, 1, 22, 0, tzinfo=ZoneInfo("Europe/Paris")))
-    message = mail.queue_mail("k:1", "a@example.com", "Hi", "Body", quiet_zone=ZoneInfo("Europe/Paris"))
+    message = _queued("k:1", "a@example.com", "Hi", "Body", quiet_zone=ZoneInfo("Europe/Paris"))
     db.session.commit()
     assert inbox.messages == [] and mail.due_for_delivery() == []
     clock.set(message.not_before)
@@ -118,7 +123,7 @@ def test_a_retry_that_would_land_in_quiet_hours_waits_for_the_morning(app, inbox
     paris = ZoneInfo("Europe/Paris")
     clock.set(datetime(2026, 7, 1, 20, 59, 50, tzinfo=paris))
     inbox.reply = "451 4.3.0 try again later"
-    message = mail.queue_mail("k:1", "a@example.com", "Hi", "Body", quiet_zone=paris)
+    message = _queued("k:1", "a@example.com", "Hi", "Body", quiet_zone=paris)
     db.session.commit()
     db.session.refresh(message)
     assert message.status == PENDING

@@ -192,7 +192,7 @@ def build_full_world() -> SimpleNamespace:
     from failforward.checkins.models import WeeklyCheckin
     from failforward.feedback import services as feedback
     from failforward.goals import services as goals
-    from failforward.mail.models import FAILED
+    from failforward.mail.models import FAILED, OutboxMessage
     from failforward.mail.services import queue_mail
     from failforward.study import services as study
     from tests import factories
@@ -212,7 +212,7 @@ def build_full_world() -> SimpleNamespace:
     feedback.answer(db.session.get(User, w.coach), request, "Triage first, then fix.")
     checkin = WeeklyCheckin(user_id=learner.id, iso_week="2026-W10", reviewed_week=date(2026, 3, 2))
     db.session.add(checkin)
-    message = queue_mail("security-test", "someone@example.com", "A message", "Body")
+    message = db.session.get(OutboxMessage, queue_mail("security-test", "someone@example.com", "A message", "Body"))
     db.session.commit()
     message.status = FAILED
     db.session.commit()

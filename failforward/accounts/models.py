@@ -4,7 +4,7 @@ from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Integer, SmallInteger, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from failforward import clock
 from failforward.database import UtcDateTime
@@ -29,6 +29,9 @@ class User(UserMixin, db.Model):
     # Send the weekly check-in even in a week with no practice at all.
     checkin_always: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+    # Read-only: written through accounts.services; the sweep loads them with selectinload for a batch.
+    email_switches: Mapped[list["EmailSwitch"]] = relationship(viewonly=True)
 
     # The signed-in session this object was loaded for (set at sign-in and by the loader).
     session_token = ""

@@ -56,14 +56,13 @@ def wants(user: User, kind: str) -> bool:
     """Does this person want this optional kind of email?"""
     if not user.email_opt_in:
         return False
-    switch = db.session.get(EmailSwitch, (user.id, kind))
+    switch = next((s for s in user.email_switches if s.kind == kind), None)
     return switch.enabled if switch else kind not in OFF_BY_DEFAULT
 
 
 def email_switches(user: User) -> dict[str, bool]:
     """Every optional kind of email with this person's current choice."""
-    switches = db.session.scalars(db.select(EmailSwitch).where(EmailSwitch.user_id == user.id))
-    chosen = {s.kind: s.enabled for s in switches}
+    chosen = {s.kind: s.enabled for s in user.email_switches}
     return {kind: chosen.get(kind, kind not in OFF_BY_DEFAULT) for kind in OPTIONAL_KINDS}
 
 
@@ -71,6 +70,8 @@ def _set_switches(user: User, choices: dict[str, bool]) -> None:
     for kind, enabled in choices.items():
         if kind in OPTIONAL_KINDS:
             db.session.merge(EmailSwitch(user_id=user.id, kind=kind, enabled=enabled))
+    db.session.flush()
+    db.session.expire(user, ["email_switches"])  # view-only: reload it to see the new choices
 
 
 def unsubscribe_token(user: User, kind: str) -> str:

@@ -39,18 +39,21 @@ def due_moment(user: User, now: datetime) -> tuple[datetime, date]:
     return datetime.combine(day, time(user.checkin_hour), tzinfo=zone), monday
 
 
-def due_users(now: datetime) -> list[tuple[User, date]]:
-    """People whose check-in moment this week has passed and who have no check-in for the week yet."""
-    users = list(db.session.scalars(db.select(User)))
+def due_users(now: datetime) -> list[tuple[int, date]]:
+    """People (ids) whose check-in moment this week has passed and who have no check-in for the week yet.
+
+    Reads only the columns it needs: the sweep loads whole people a batch at a time (create_due).
+    """
     candidates = []
-    for user in users:
+    for user in db.session.execute(db.select(User.id, User.timezone, User.checkin_weekday, User.checkin_hour,
+                                             User.created_at)):
         moment, monday = due_moment(user, now)
         if moment <= now and user.created_at <= moment:
-            candidates.append((user, monday))
+            candidates.append((user.id, monday))
     weeks = {iso_week(monday) for _, monday in candidates}
     done = set(db.session.execute(
         db.select(WeeklyCheckin.user_id, WeeklyCheckin.iso_week).where(WeeklyCheckin.iso_week.in_(weeks))).all())
-    return [(user, monday) for user, monday in candidates if (user.id, iso_week(monday)) not in done]
+    return [(user_id, monday) for user_id, monday in candidates if (user_id, iso_week(monday)) not in done]
 
 
 @dataclass
@@ -117,16 +120,20 @@ def create_due(now: datetime | None = None) -> int:
     now = now or clock.now()
     due = due_users(now)
     for start in range(0, len(due), BATCH):
-        batch = due[start:start + BATCH]
+        mondays = dict(due[start:start + BATCH])
+        # Loaded per batch, each with their email choices: the previous batch's commit expired its people.
+        people = db.session.scalars(db.select(User).where(User.id.in_(mondays)).order_by(User.id)
+                                    .options(db.selectinload(User.email_switches))).all()
+        batch = [(user, mondays[user.id]) for user in people]
         weeks = summaries(batch)
-        for user, monday in batch:
-            checkin = WeeklyCheckin(user_id=user.id, iso_week=iso_week(monday),
-                                    reviewed_week=monday - timedelta(weeks=1))
-            db.session.add(checkin)
+        checkins = [WeeklyCheckin(user_id=user.id, iso_week=iso_week(monday),
+                                  reviewed_week=monday - timedelta(weeks=1)) for user, monday in batch]
+        db.session.add_all(checkins)
+        db.session.flush()  # one INSERT for the batch; the emails' links need the ids
+        for (user, _), checkin in zip(batch, checkins, strict=True):
             summary = weeks[user.id]
             if summary.empty and not user.checkin_always:
                 continue
-            db.session.flush()  # notify() checks whether the person wants the email: asking here too cost a query
             checkin.emailed = notify(
                 user, "weekly-checkin", f"weekly-checkin:{user.id}:{checkin.iso_week}",
                 f"Your week of {checkin.reviewed_week:%-d %b}: check-in", "weekly_checkin",

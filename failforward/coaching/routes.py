@@ -15,7 +15,7 @@ bp = Blueprint("coaching", __name__)
 @bp.app_context_processor
 def coaching_globals() -> dict:
     """`is_coach()` for the navigation: asked only when a page draws the signed-in menu."""
-    return {"is_coach": lambda: bool(services.roster(current_user))}
+    return {"is_coach": lambda: services.is_coach(current_user)}
 
 
 def _index_page(invite_form: InviteForm, status: int = 200):

@@ -108,6 +108,12 @@ def link_or_404(viewer: User, link_id: int) -> CoachingLink:
 
 # --- lists --------------------------------------------------------------------------------------
 
+def is_coach(user: User) -> bool:
+    """Does the person coach anyone right now? (The menu's Queue link; one EXISTS, nothing loaded.)"""
+    return bool(db.session.scalar(db.select(db.exists().where(
+        CoachingLink.coach_id == user.id, CoachingLink.ended_at.is_(None)))))
+
+
 def roster(coach: User) -> list[CoachingLink]:
     """The coach's active learners, by name."""
     return list(

@@ -1,6 +1,6 @@
 """Feedback pages: ask on a rep, the coach's queue with inline answers, a request's thread."""
 
-from flask import Blueprint, flash, redirect, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from failforward.coaching.services import roster
@@ -11,6 +11,7 @@ from failforward.ledger.services import own_rep_or_404
 from failforward.web import done, invalid, local_time, render, wants_fragment
 
 bp = Blueprint("feedback", __name__)
+QUEUE_PAGE = 20
 
 
 def _ask_form(rep) -> AskForm:
@@ -66,10 +67,15 @@ def show(request_id: int):
 @bp.get("/queue")
 @login_required
 def queue():
-    """The coach's queue: open requests from every learner, nearest due first, answered inline."""
-    requests = services.queue(current_user)
+    """The coach's queue: open requests from every learner, nearest due first, answered inline,
+    a page at a time (the nearest due are the ones to answer; a long queue stays quick to draw)."""
+    total, overdue = services.queue_size(current_user)
+    last_page = max(1, -(-total // QUEUE_PAGE))
+    page = max(1, min(request.args.get("page", 1, type=int), last_page))
+    requests = services.queue(current_user, QUEUE_PAGE, (page - 1) * QUEUE_PAGE)
     learners = roster(current_user)
-    return render("feedback/queue.html", requests=requests, learners=learners,
+    return render("feedback/queue.html", requests=requests, learners=learners, total=total, overdue=overdue,
+                  page=page, last_page=last_page, first_shown=(page - 1) * QUEUE_PAGE + 1,
                   trends=services.trends(sorted({r.rep.drill_id for r in requests})),
                   latency=services.latency([link.learner_id for link in learners]), form=AnswerForm())
 

@@ -1,6 +1,5 @@
 """Asking for feedback, the coach's queue, answers and follow-ups, and feedback latency."""
 
-import statistics
 from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -77,13 +76,23 @@ def _open_for_coach(coach: User):
             .where(db.or_(FeedbackRequest.answered_at.is_(None), FeedbackRequest.follow_up_open.is_(True))))
 
 
-def queue(coach: User) -> list[FeedbackRequest]:
-    """Open requests from all the coach's learners, nearest due first (overdue ones at the top)."""
+def queue(coach: User, limit: int | None = None, offset: int = 0) -> list[FeedbackRequest]:
+    """Open requests from all the coach's learners, nearest due first (overdue ones at the top);
+    `limit` of them from `offset` for one page of the queue, all of them for the digest."""
     return list(db.session.scalars(
-        _open_for_coach(coach).order_by(FeedbackRequest.due_at, FeedbackRequest.id)
+        _open_for_coach(coach).order_by(FeedbackRequest.due_at, FeedbackRequest.id).limit(limit).offset(offset)
         .options(db.joinedload(FeedbackRequest.learner),
                  db.joinedload(FeedbackRequest.rep).joinedload(Rep.drill).joinedload(Drill.goal),
                  db.selectinload(FeedbackRequest.reps), db.selectinload(FeedbackRequest.messages))))
+
+
+def queue_size(coach: User) -> tuple[int, int]:
+    """How many requests wait in the coach's queue, and how many of them are overdue."""
+    waiting = _open_for_coach(coach).subquery()
+    late = db.and_(waiting.c.answered_at.is_(None), waiting.c.due_at < clock.now())
+    total, overdue = db.session.execute(
+        db.select(db.func.count(), db.func.count().filter(late)).select_from(waiting)).one()
+    return total, overdue
 
 
 def trends(drill_ids: list[int]) -> dict[int, list[float]]:
@@ -175,10 +184,13 @@ class Latency:
 
 
 def _percentile(values: list[float], share: float) -> float:
+    """The `share` quantile, interpolating between the nearest ranks (statistics.quantiles' "inclusive"
+    method, without computing all 99 cut points for each learner)."""
     ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    return statistics.quantiles(ordered, n=100, method="inclusive")[int(share * 100) - 1]
+    position = (len(ordered) - 1) * share
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def latency(learner_ids: list[int]) -> dict[int, Latency]:
@@ -197,7 +209,7 @@ def latency(learner_ids: list[int]) -> dict[int, Latency]:
         late = sum(1 for _, answered, due in items if (answered or now) > due)
         result[learner_id] = Latency(
             requests=len(items), answered=sum(1 for _, answered, _ in items if answered),
-            median_hours=statistics.median(hours) if hours else None,
+            median_hours=_percentile(hours, 0.5) if hours else None,
             p90_hours=_percentile(hours, 0.9) if hours else None, late=late)
     return result
 
