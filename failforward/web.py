@@ -4,7 +4,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, g, make_response, redirect, render_template, request
+from flask import Flask, current_app, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -99,6 +99,36 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+# The signed-in menu: endpoint, label, and what marks it current (endpoints, or blueprint prefixes ending
+# in "."). Queue is for coaches only.
+MENU = (
+    ("home.index", "Home", ("home.index",)),
+    ("ledger.goals_index", "Goals", ("ledger.goals_index", "ledger.goal", "goals.")),
+    ("ledger.index", "Ledger", ("ledger.index", "ledger.new", "ledger.edit", "ledger.confirm_delete")),
+    ("feedback.index", "Feedback", ("feedback.index", "feedback.show", "feedback.new")),
+    ("lessons.index", "Lessons", ("lessons.",)),
+    ("study.index", "Study", ("study.",)),
+    ("reflection.new", "Setback", ("reflection.",)),
+    ("checkins.index", "Check-ins", ("checkins.",)),
+    ("feedback.queue", "Queue", ("feedback.queue",)),
+    ("coaching.index", "Coaching", ("coaching.",)),
+    ("accounts.settings", "Settings", ("accounts.",)),
+)
+
+
+def menu(coach: bool) -> list[tuple[str, str, bool]]:
+    """The menu's links for this request: (url, label, is the current page). The URLs are built once
+    per app and script root: a dozen url_for calls on every page cost more than the rest of the header."""
+    built = current_app.extensions.setdefault("failforward_menu", {})
+    urls = built.get(request.script_root)
+    if urls is None:
+        urls = built[request.script_root] = [url_for(endpoint) for endpoint, _, _ in MENU]
+    here = request.endpoint or ""
+    return [(url, label, here in marks or any(m.endswith(".") and here.startswith(m) for m in marks))
+            for url, (endpoint, label, marks) in zip(urls, MENU, strict=True)
+            if coach or endpoint != "feedback.queue"]
+
+
 def _error_page(error: HTTPException) -> tuple[str, int]:
     """A friendly page for every HTTP error, with the status it stands for."""
     code = error.code or 500
@@ -121,3 +151,4 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Exception, _server_error)
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.globals["wants_fragment"] = wants_fragment
+    app.jinja_env.globals["menu"] = menu

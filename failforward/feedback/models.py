@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Table, Text, or_
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from failforward import clock
@@ -56,6 +56,16 @@ class FeedbackRequest(db.Model):
     @property
     def overdue(self) -> bool:
         return self.answered_at is None and clock.now() > self.due_at
+
+
+def waiting():
+    """A request waits for its coach until answered, and again while a follow-up is open: the queue's
+    filter, and the condition of the index that finds the few waiting among many answered."""
+    return or_(FeedbackRequest.answered_at.is_(None), FeedbackRequest.follow_up_open.is_(True))
+
+
+# The queue reads this in due order and keeps the requests of the coach's learners (feedback.services.queue).
+Index("ix_feedback_request_waiting", FeedbackRequest.due_at, sqlite_where=waiting(), postgresql_where=waiting())
 
 
 class FeedbackMessage(db.Model):

@@ -16,8 +16,9 @@ from failforward.coaching.services import (
     feedback_due_hours,
     learners_record_or_404,
 )
+from failforward.database import hours_between
 from failforward.extensions import db
-from failforward.feedback.models import FeedbackMessage, FeedbackRequest, request_reps
+from failforward.feedback.models import FeedbackMessage, FeedbackRequest, request_reps, waiting
 from failforward.goals.models import Drill
 from failforward.ledger.models import Rep
 from failforward.mail.services import quiet_until
@@ -70,10 +71,12 @@ def ask(learner: User, rep: Rep, question: str, extra_reps: list[Rep] = ()) -> F
 
 
 def _open_for_coach(coach: User):
-    return (db.select(FeedbackRequest)
-            .join(CoachingLink, db.and_(CoachingLink.learner_id == FeedbackRequest.learner_id,
-                                        CoachingLink.coach_id == coach.id, CoachingLink.ended_at.is_(None)))
-            .where(db.or_(FeedbackRequest.answered_at.is_(None), FeedbackRequest.follow_up_open.is_(True))))
+    """Waiting requests of the coach's active learners. Shaped as EXISTS so that the only index for
+    the request itself is the partial one of waiting requests, read in due order: joined on the
+    learner, SQLite without statistics picked the learner index and read every answered request."""
+    return db.select(FeedbackRequest).where(waiting(), db.exists().where(
+        CoachingLink.learner_id == FeedbackRequest.learner_id, CoachingLink.coach_id == coach.id,
+        CoachingLink.ended_at.is_(None)))
 
 
 def queue(coach: User, limit: int | None = None, offset: int = 0) -> list[FeedbackRequest]:
@@ -96,17 +99,14 @@ def queue_size(coach: User) -> tuple[int, int]:
 
 
 def trends(drill_ids: list[int]) -> dict[int, list[float]]:
-    """The latest values of each drill, oldest first, from one query."""
+    """The latest values of each drill, oldest first, from one query: one index range per drill
+    (UNION ALL of LIMITs), where a window over the drills' whole history read every rep they had."""
     if not drill_ids:
         return {}
-    ranked = (db.select(Rep.drill_id, Rep.value, Rep.performed_at,
-                        db.func.row_number().over(partition_by=Rep.drill_id, order_by=Rep.performed_at.desc())
-                        .label("n"))
-              .where(Rep.drill_id.in_(drill_ids)).subquery())
-    rows = db.session.execute(db.select(ranked.c.drill_id, ranked.c.value).where(ranked.c.n <= TREND_REPS)
-                              .order_by(ranked.c.drill_id, ranked.c.performed_at))
+    latest = [db.select(Rep.drill_id, Rep.value, Rep.performed_at).where(Rep.drill_id == drill_id)
+              .order_by(Rep.performed_at.desc()).limit(TREND_REPS).subquery().select() for drill_id in drill_ids]
     result: dict[int, list[float]] = {drill_id: [] for drill_id in drill_ids}
-    for drill_id, value in rows:
+    for drill_id, value, _ in sorted(db.session.execute(db.union_all(*latest)), key=lambda row: (row[0], row[2])):
         result[drill_id].append(value)
     return result
 
@@ -196,21 +196,21 @@ def _percentile(values: list[float], share: float) -> float:
 def latency(learner_ids: list[int]) -> dict[int, Latency]:
     """Latency figures per learner from one query over the last four weeks."""
     now = clock.now()
+    until = db.func.coalesce(FeedbackRequest.answered_at, now)  # unanswered: its age so far
     rows = db.session.execute(
-        db.select(FeedbackRequest.learner_id, FeedbackRequest.practised_at, FeedbackRequest.answered_at,
-                  FeedbackRequest.due_at)
+        db.select(FeedbackRequest.learner_id, hours_between(until, FeedbackRequest.practised_at),
+                  until > FeedbackRequest.due_at, FeedbackRequest.answered_at.is_not(None))
         .where(FeedbackRequest.learner_id.in_(learner_ids), FeedbackRequest.created_at >= now - LATENCY_WINDOW))
     samples: dict[int, list] = {learner_id: [] for learner_id in learner_ids}
-    for learner_id, practised_at, answered_at, due_at in rows:
-        samples[learner_id].append((practised_at, answered_at, due_at))
+    for learner_id, hours, late, answered in rows:
+        samples[learner_id].append((hours, bool(late), bool(answered)))
     result = {}
     for learner_id, items in samples.items():
-        hours = [((answered or now) - practised).total_seconds() / 3600 for practised, answered, _ in items]
-        late = sum(1 for _, answered, due in items if (answered or now) > due)
+        hours = [h for h, _, _ in items]
         result[learner_id] = Latency(
-            requests=len(items), answered=sum(1 for _, answered, _ in items if answered),
+            requests=len(items), answered=sum(1 for _, _, answered in items if answered),
             median_hours=_percentile(hours, 0.5) if hours else None,
-            p90_hours=_percentile(hours, 0.9) if hours else None, late=late)
+            p90_hours=_percentile(hours, 0.9) if hours else None, late=sum(1 for _, late, _ in items if late))
     return result
 
 
