@@ -24,6 +24,7 @@ def build_database(database: Path, folder: Path) -> dict:
     in the working tree, whose models may be ahead of the last migration while a feature is in progress.
     """
     os.environ["FAILFORWARD_HUEY_FILE"] = str(folder / "huey.sqlite3")  # read when failforward.tasks is imported
+    from bench.app import BENCH_WRITES
     from bench.dataset import generate
     from failforward import create_app
     from failforward.extensions import db
@@ -32,6 +33,7 @@ def build_database(database: Path, folder: Path) -> dict:
                       "INSTANCE_PATH": str(folder / "instance")})
     with app.app_context():
         db.create_all()
+        BENCH_WRITES.create(db.engine)
         dataset = generate()
         db.session.remove()
         db.engine.dispose()
@@ -107,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                                         server_cpu=app_server.worker_cpu_seconds))
         server_errors = _server_errors(folder / "gunicorn.log")
         results.sort(key=lambda r: [s.name for s in load.SCENARIOS].index(r.scenario.name))
-        rep_run = next((r for r in results if r.scenario.method == "POST"), None)
+        rep_run = next((r for r in results if r.scenario.target == "write"), None)
         writes = count_writes(database, rep_run, people["counts"]["reps"]) if rep_run else None
     except Exception:
         log = folder / "gunicorn.log"

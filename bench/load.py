@@ -22,7 +22,7 @@ from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
 CSRF_FIELD = re.compile(r'<input [^>]*name="csrf_token"[^>]*value="([^"]+)"')
-DRILL_CHOICE = re.compile(r'<input [^>]*name="drill_id"[^>]*type="radio" value="(\d+)"')
+DRILL_CHOICE = re.compile(r'<input [^>]*name="drill_id"[^>]*value="(\d+)"')
 SETUP_TIMEOUT = 120
 REQUEST_TIMEOUT = 30
 LOAD_KEY_PREFIX = "bench-load-"
@@ -38,11 +38,14 @@ class Scenario:
     role: str | None  # "learner", "coach" or None (anonymous)
     method: str = "GET"
     expect: str = ""  # a text every good page contains (a write is good when answered 2xx or 3xx)
-    target: str = "page"  # "ceiling", "page" or "write"
+    target: str = "page"  # "ceiling", "floor", "page" or "write"
 
 
 SCENARIOS = (
     Scenario("bare", "bare route (ceiling)", "/bench/bare", None, expect="ok", target="ceiling"),
+    Scenario("floor", "signed-in floor GET", "/bench/signed-in", "learner", expect="Signed in as", target="floor"),
+    Scenario("write_floor", "signed-in floor POST", "/bench/signed-in-write", "learner", method="POST",
+             target="floor"),
     Scenario("home", "learner home  GET /", "/", "learner", expect="Log a rep"),
     Scenario("ledger", "ledger        GET /ledger", "/ledger", "learner", expect="Ledger"),
     Scenario("queue", "coach queue   GET /queue", "/queue", "coach", expect="Feedback queue"),
@@ -137,7 +140,7 @@ def _accounts(scenario: Scenario, emails: list[str], password: str, host: str, p
             if status != 200 or not token:
                 raise RuntimeError(f"the home page of {email} answered {status} without a CSRF token")
             account.csrf_token, account.drill_ids = token.group(1), DRILL_CHOICE.findall(page)
-            if not account.drill_ids:
+            if scenario.target == "write" and not account.drill_ids:
                 raise RuntimeError(f"{email} has no drill to log a rep on")
         accounts.append(account)
     return accounts
@@ -147,6 +150,9 @@ def _one_request(scenario: Scenario, account: Account, client: int, rng: random.
     """Send one request; return the status, the body, and the idempotency key (for a rep)."""
     if scenario.method == "GET":
         status, body = account.browser.request("GET", scenario.path)
+        return status, body, ""
+    if scenario.target == "floor":
+        status, body = account.browser.request("POST", scenario.path, {"csrf_token": account.csrf_token})
         return status, body, ""
     key = f"{LOAD_KEY_PREFIX}{client}-{secrets.token_hex(8)}"
     form = {"csrf_token": account.csrf_token, "drill_id": rng.choice(account.drill_ids),
@@ -195,7 +201,7 @@ def client_main(client: int, scenario: Scenario, emails: list[str], password: st
         if scenario.method == "POST":
             good = 200 <= status < 400
             result.sent_keys += 1
-            if good:
+            if good and key:
                 result.saved_keys.append(key)  # every answered write, warm-up included, must be in the table
         if not measure_from <= ended <= stop_at:
             continue  # throughput counts the answers that arrive inside the window

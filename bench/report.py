@@ -34,8 +34,8 @@ def verdict(result: ScenarioResult, bare_rps: float, writes: WriteCheck | None) 
     """The ratio to the bare route, what the issue asks of this endpoint, and whether it is met."""
     ratio = result.requests_per_second / bare_rps if bare_rps else float("nan")
     kind = result.scenario.target
-    if kind == "ceiling":
-        return ratio, "ceiling", None
+    if kind in ("ceiling", "floor"):
+        return ratio, kind, None
     if kind == "page":
         met = ratio >= PAGE_SHARE and result.p95_ms < PAGE_P95_MS and result.good == result.requests
         return ratio, f">= {PAGE_SHARE:.0%}, p95 < {PAGE_P95_MS:g} ms", met
@@ -59,13 +59,15 @@ def table(results: list[ScenarioResult], writes: WriteCheck | None) -> str:
                      f"{result.requests - result.good:>6}")
     lines.append("CPU ms: server workers' CPU time per answered request; CPU vs: the bare route's CPU ms over this")
     lines.append("endpoint's (the share of the ceiling it would reach if the server's CPU were the only limit).")
+    lines.append("Floors: what every signed-in page (the layout, no content) and every POST (CSRF, one committed")
+    lines.append("INSERT) costs before doing its own work; no page or write can beat its floor.")
     if writes is not None:
         lines += ["", f"rep writes: {writes.sent} POSTs sent, {writes.answered_ok} answered 2xx/3xx, "
                       f"{writes.failed} failed; expected {writes.answered_ok} saved, found {writes.found} "
                       f"(lost {writes.lost}, saved without a good answer {writes.unanswered_but_saved}); "
                       f"rep table {writes.reps_before} -> {writes.reps_after} rows"]
     for result in results:
-        if result.scenario.method == "POST":
+        if result.scenario.target == "write":
             lines.append(f"largest session cookie a rep-logging client sent: {result.max_cookie_bytes} bytes")
     for result in results:
         for failure in result.failures:

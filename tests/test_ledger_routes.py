@@ -104,6 +104,22 @@ def test_an_htmx_post_returns_the_card_with_the_new_row_in_place(htmx_client, lo
     assert "Saved:" not in text(htmx_client.get("/ledger", headers={"HX-Request": "", "HX-Target": ""}))
 
 
+def test_the_card_lists_the_latest_five_reps_of_today_and_points_to_the_ledger(client, htmx_client, login, clock,
+                                                                                 learner, drill):
+    reps = [log(learner, drill, float(n), at=MONDAY - timedelta(minutes=10 * n)) for n in range(6)]
+    login(learner)
+    home = text(client.get("/"))
+    assert re.findall(r'<li id="rep-(\d+)"', home) == [str(r.id) for r in reps[:5]]  # newest first
+    assert "All of today's reps are in the ledger" in home
+    login(learner, htmx_client)
+    card = text(htmx_client.post("/reps", data=rep_form(drill, value="7"), headers={"HX-Target": "quick-log"}))
+    shown = re.findall(r'<li id="rep-(\d+)"', card)
+    assert len(shown) == 5 and str(reps[4].id) not in shown
+    db.session.execute(db.delete(Rep).where(Rep.id.in_([r.id for r in reps[2:]])))
+    db.session.commit()
+    assert "All of today's reps are in the ledger" not in text(client.get("/"))
+
+
 def test_a_double_tap_saves_once(client, htmx_client, login, learner, drill):
     login(learner)
     data = rep_form(drill)

@@ -12,6 +12,7 @@ from failforward.ledger.forms import RepForm
 from failforward.web import done, invalid, render, wants_fragment
 
 bp = Blueprint("ledger", __name__)
+TODAY_SHOWN = 5  # today's reps under the quick-log form; the rest are in the ledger
 
 
 def quick_log_context(form: RepForm | None = None) -> dict:
@@ -22,7 +23,9 @@ def quick_log_context(form: RepForm | None = None) -> dict:
         loggable = {d.id for d in drills}  # the last-used drill may be archived or on a paused goal since
         wanted = (request.args.get("drill", type=int), services.last_used_drill_id(current_user))
         form.drill_id.data = next((d for d in wanted if d in loggable), drills[0].id if drills else None)
-    return {"drills": drills, "form": form, "todays_reps": services.todays_reps(current_user)}
+    # The latest few under the form, one more read to know whether the ledger holds others from today.
+    today = services.todays_reps(current_user, TODAY_SHOWN + 1)
+    return {"drills": drills, "form": form, "todays_reps": today[:TODAY_SHOWN], "more_today": len(today) > TODAY_SHOWN}
 
 
 @bp.get("/log")

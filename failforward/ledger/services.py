@@ -109,14 +109,14 @@ def last_used_drill_id(learner: User) -> int | None:
         db.select(Rep.drill_id).where(Rep.learner_id == learner.id).order_by(Rep.logged_at.desc()).limit(1))
 
 
-def todays_reps(learner: User) -> list[Rep]:
-    """Reps performed today in the learner's time zone, newest first."""
+def todays_reps(learner: User, limit: int | None = None) -> list[Rep]:
+    """Reps performed today in the learner's time zone, newest first (the latest `limit` of them)."""
     zone = zone_of(learner)
     today = clock.now().astimezone(zone).date()
     start = datetime.combine(today, datetime.min.time(), tzinfo=zone)
     return list(db.session.scalars(
         db.select(Rep).where(Rep.learner_id == learner.id, Rep.performed_at >= start)
-        .order_by(Rep.performed_at.desc()).options(db.joinedload(Rep.drill))))
+        .order_by(Rep.performed_at.desc()).limit(limit).options(db.joinedload(Rep.drill))))
 
 
 # --- weeks and progress ---------------------------------------------------------------------------
