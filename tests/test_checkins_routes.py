@@ -176,6 +176,16 @@ def test_the_coach_reads_the_answers(client, login, learner, coach, checkin_link
     assert "Revise" not in html  # only the learner changes their answers
 
 
+def test_a_quiet_week_without_an_email_says_so_rather_than_waiting_for_an_answer(client, login, learner, coach,
+                                                                                  checkin_link):
+    login(coach)  # the coach has no practice and did not choose "always": a check-in row, no email
+    page = text(client.get("/checkins"))
+    assert "A quiet week: nothing was logged, so no email went out." in page and "Not answered yet." not in page
+    assert "Answer now" in page
+    login(learner)  # emailed ("always"), not answered yet
+    assert "Not answered yet." in text(client.get("/checkins"))
+
+
 def test_others_get_404(app, client, login, make_user, learner, coach, checkin_link):
     client.post(checkin_link, data=ANSWERS)
     checkin_id = the_checkin().id

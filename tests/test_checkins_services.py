@@ -2,7 +2,7 @@
 through quiet hours, never before the account existed, and an email that sums up last week."""
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -196,6 +196,30 @@ def test_an_empty_week_sends_nothing_unless_always_is_chosen(app, clock, inbox, 
     assert "Practice: 0 reps" in Inbox.body(inbox.last_to(always.email))
     # The week is still recorded for the quiet learner, so it is not re-examined every minute.
     assert db.session.scalar(db.select(WeeklyCheckin.emailed).where(WeeklyCheckin.user_id == quiet.id)) is False
+
+
+def test_the_email_lists_the_lessons_due_for_their_30_day_check(app, clock, inbox, learner):
+    from failforward.lessons import services as lessons
+
+    person, other = learner(), learner()
+    clock.set(datetime(2026, 2, 1, 9, 0, tzinfo=UTC))
+    for what, check_on in (("Rushed the warm-up", date(2026, 2, 25)), ("Skipped the cool-down", date(2026, 3, 4)),
+                           ("Started too fast", date(2026, 3, 9)), ("Lost count", date(2026, 3, 5))):
+        values = {"happened_on": date(2026, 1, 30), "context": "", "what_failed": what, "what_tried": "",
+                  "try_next": "", "check_on": check_on, "shared": False}
+        lessons.create_lesson(person, values, {}, None, f"key-{what[:4]}")
+    answered = lessons.create_lesson(other, {**values, "check_on": date(2026, 3, 3)}, {}, None, "key-other")[0]
+    lessons.answer_check(answered, "worked", "")
+    clock.set(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+    sweep()
+    # Nothing practised, nothing answered: the lessons due are enough to write.
+    body = Inbox.body(checkin_mails(inbox, person)[0])
+    listed = body[body.index("Lessons due for their 30-day check"):body.index("Three questions")]
+    overdue, due = "Rushed the warm-up (waiting since Wed 25 Feb)", "Skipped the cool-down (Wed 4 Mar)"
+    assert listed.index(overdue) < listed.index(due)
+    assert "Lost count (Thu 5 Mar)" in listed and "Started too fast" not in listed  # next week's
+    assert "/lessons/review" in listed
+    assert checkin_mails(inbox, other) == []  # its one lesson was answered: an empty week
 
 
 def test_no_checkin_email_for_someone_who_switched_it_or_all_email_off(app, clock, inbox, learner, client, login):

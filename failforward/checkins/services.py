@@ -19,6 +19,7 @@ from failforward.goals.models import ACTIVE, Drill, Goal
 from failforward.ledger import progress
 from failforward.ledger.models import Rep
 from failforward.ledger.services import goal_progress
+from failforward.lessons.models import OPEN, Lesson
 from failforward.signing import LinkError, sign, unsign
 from failforward.web import absolute_url
 
@@ -67,10 +68,12 @@ class WeekSummary:
     goals: list = field(default_factory=list)  # (goal, progress)
     feedback_answered: int = 0
     feedback_hours: list = field(default_factory=list)
+    # (lesson, overdue): open lessons whose 30-day check falls before next Monday, or fell before this one
+    checks: list = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return self.reps == 0 and self.feedback_answered == 0
+        return self.reps == 0 and self.feedback_answered == 0 and not self.checks
 
 
 def summaries(people: list[tuple[User, date]]) -> dict[int, WeekSummary]:
@@ -103,6 +106,11 @@ def summaries(people: list[tuple[User, date]]) -> dict[int, WeekSummary]:
                        FeedbackRequest.answered_at < end)):
             result[learner_id].feedback_answered += 1
             result[learner_id].feedback_hours.append((answered_at - practised_at).total_seconds() / 3600)
+        for lesson in db.session.scalars(
+                db.select(Lesson).where(Lesson.learner_id.in_(group), Lesson.status == OPEN,
+                                        Lesson.check_on < monday + timedelta(weeks=1))
+                .order_by(Lesson.check_on, Lesson.id)):
+            result[lesson.learner_id].checks.append((lesson, lesson.check_on < monday))
         goals = list(db.session.scalars(db.select(Goal).where(Goal.learner_id.in_(group), Goal.status == ACTIVE)))
         states = goal_progress(goals, zone)
         for goal in goals:
@@ -137,7 +145,7 @@ def create_due(now: datetime | None = None) -> int:
             checkin.emailed = notify(
                 user, "weekly-checkin", f"weekly-checkin:{user.id}:{checkin.iso_week}",
                 f"Your week of {checkin.reviewed_week:%-d %b}: check-in", "weekly_checkin",
-                summary=summary, checkin=checkin, days=LINK_DAYS,
+                summary=summary, checkin=checkin, days=LINK_DAYS, review_url=absolute_url("lessons.review"),
                 url=absolute_url("checkins.answer_from_link", token=answer_token(checkin)))
         db.session.commit()
     return len(due)
