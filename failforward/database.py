@@ -52,7 +52,14 @@ def _writes_now() -> bool:
     """
     if has_app_context() and g.get("in_task"):
         return True
-    return has_request_context() and request.method not in READ_ONLY_METHODS
+    return has_request_context() and request.method not in READ_ONLY_METHODS and not g.get("writes_done")
+
+
+def writes_done() -> None:
+    """This request's change is committed: what it reads from now on (to draw the answer) begins
+    deferred, so other writers do not wait for SQLite's write lock while templates render.
+    web.done() says so; a view that reads for its answer before calling done() says so itself."""
+    g.writes_done = True
 
 
 class UtcDateTime(TypeDecorator):

@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from failforward.database import writes_done
 from failforward.extensions import csrf, db, htmx
 
 CSP = (
@@ -33,7 +34,11 @@ def render(page: str, fragment: str | None = None, /, status: int = 200, **conte
 
 
 def done(location: str, fragment: str | None = None, /, **context) -> Response:
-    """After a successful POST: re-render the target for htmx, answer 303 to everyone else."""
+    """After a successful POST: re-render the target for htmx, answer 303 to everyone else.
+
+    The change is committed by now, so what follows only reads (database.writes_done).
+    """
+    writes_done()
     if fragment and wants_fragment():
         return render(fragment, fragment, **context)
     if htmx:

@@ -108,7 +108,8 @@ def make_test_app(tmp_path, smtp_server, **overrides):
 
 
 class FreshRequestClient(FlaskClient):
-    """A test client whose every request starts like a real one: empty `g`, nothing cached.
+    """A test client whose every request starts like a real one: empty `g`, nothing cached, no
+    transaction open.
 
     The fixture keeps one app context open (service tests and assertions need it), and Flask reuses
     an open app context for requests; without this, Flask-Login's user cached in `g` would leak
@@ -119,6 +120,9 @@ class FreshRequestClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         g.__dict__.clear()
+        # No transaction left open by the test's own reads: the request begins its own, IMMEDIATE
+        # for a POST (database._writes_now), as in production.
+        db.session.commit()
         db.session.expire_all()
         self.last_response = super().open(*args, **kwargs)
         return self.last_response

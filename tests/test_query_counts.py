@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event
 
+from failforward import database
 from failforward.extensions import db
 from failforward.feedback.models import FeedbackMessage, FeedbackRequest
 from failforward.ledger.models import Rep
@@ -113,3 +114,23 @@ def test_the_pages_show_the_reps_they_counted(app, login, people):
     assert queue.count('class="card request') == 20  # the first page of 27: requests on reps 0, 12, ... 96 of each
     assert "27 waiting" in queue
     assert "Ana Second" in queue and "Bo Third" in queue
+
+
+def test_a_saved_rep_is_drawn_without_holding_the_write_lock(app, htmx_client, login, people):
+    """The POST's change is written in a BEGIN IMMEDIATE transaction; the card drawn after the commit
+    reads in a deferred one, so other writers do not wait while it renders."""
+    _coach, learners, drills = people
+    login(learners[0], htmx_client)
+    form = {"drill_id": str(drills[learners[0].id][0].id), "value": "4", "idempotency_key": "lock-test-0001"}
+    began: list[str] = []
+
+    def record(_connection):
+        began.append("IMMEDIATE" if database._writes_now() else "deferred")
+
+    event.listen(db.engine, "begin", record)
+    try:
+        response = htmx_client.post("/reps", data=form, headers={"HX-Target": "quick-log"})
+    finally:
+        event.remove(db.engine, "begin", record)
+    assert response.status_code == 200 and "Saved: 4" in response.get_data(as_text=True)
+    assert began == ["IMMEDIATE", "deferred"]

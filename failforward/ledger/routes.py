@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 
 from failforward.accounts.forms import ConfirmForm
 from failforward.coaching.services import learner_or_404
+from failforward.database import writes_done
 from failforward.goals import services as goals
 from failforward.ledger import progress, services
 from failforward.ledger.forms import RepForm
@@ -45,13 +46,11 @@ def create():
         return invalid("ledger/new.html", "ledger/_quick_log.html", **quick_log_context(form))
     drill = goals.own_drill_or_404(current_user, form.drill_id.data)
     rep, created = services.log_rep(current_user, drill, form.fields_dict(), form.idempotency_key.data)
-    message = f"Saved: {rep.value:g} {drill.goal.unit} on {drill.name} ({rep.outcome})."
-    if not created:
-        message = "Already saved (you tapped twice): nothing was added."
+    writes_done()  # the card below is read before done() is called
     if not wants_fragment():  # the card shows it in place; a flash would pop up again on the next page
-        flash(message, "success")
-    after_miss = rep.outcome == "miss" and created
-    return done(url_for("home.index"), "ledger/_quick_log.html", saved=rep, after_miss=after_miss,
+        flash(f"Saved: {rep.value:g} {drill.goal.unit} on {drill.name} ({rep.outcome})." if created
+              else "Already saved (you tapped twice): nothing was added.", "success")
+    return done(url_for("home.index"), "ledger/_quick_log.html", saved=rep, created=created,
                 **quick_log_context())
 
 
