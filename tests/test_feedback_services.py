@@ -253,3 +253,16 @@ def test_latency_is_per_learner(app, clock, make_user, coach, learner, drill, th
     figures = services.latency([learner.id, other.id])
     assert (figures[learner.id].median_hours, figures[learner.id].late) == (3.0, 0)
     assert (figures[other.id].median_hours, figures[other.id].late) == (30.0, 1)
+
+
+def test_trends_are_each_drills_latest_eight_values_oldest_first(app, learner, drill):
+    other = make_drill(drill.goal, name="Other drill")
+    idle = make_drill(drill.goal, name="Never practised")
+    for n in range(10):
+        log(learner, drill, float(n), at=at(n - 20))
+    log(learner, other, 7.0, at=at(-1))
+    found = services.trends([drill.id, other.id, idle.id])
+    assert found[drill.id].values == [2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]
+    assert found[drill.id].points.split()[0] == "0.0,18.0" and found[drill.id].points.split()[-1] == "80.0,2.0"
+    assert found[other.id].values == [7.0] and found[other.id].points == "0.0,18.0"
+    assert idle.id not in found

@@ -1,5 +1,6 @@
 """Asking for feedback, the coach's queue, answers and follow-ups, and feedback latency."""
 
+import functools
 from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -98,17 +99,39 @@ def queue_size(coach: User) -> tuple[int, int]:
     return total, overdue
 
 
-def trends(drill_ids: list[int]) -> dict[int, list[float]]:
-    """The latest values of each drill, oldest first, from one query: one index range per drill
-    (UNION ALL of LIMITs), where a window over the drills' whole history read every rep they had."""
+@dataclass(frozen=True)
+class Trend:
+    """A drill's latest values, oldest first, and the points of the small line that draws them."""
+
+    values: list[float]
+
+    @property
+    def points(self) -> str:
+        """SVG polyline points in a 80 x 20 box (2 px of margin above and below)."""
+        low, high = min(self.values), max(self.values)
+        span, step = (high - low) or 1, 80 / max(len(self.values) - 1, 1)
+        return " ".join(f"{i * step:.1f},{18 - (v - low) / span * 16:.1f}" for i, v in enumerate(self.values))
+
+
+@functools.cache
+def _latest_values(drills: int):
+    """One index range per drill (UNION ALL of LIMITs), with the drill ids bound at execution: built once
+    per number of drills, as constructing the union each time cost more than running it."""
+    return db.union_all(*[
+        db.select(Rep.drill_id, Rep.value, Rep.performed_at).where(Rep.drill_id == db.bindparam(f"drill_{n}"))
+        .order_by(Rep.performed_at.desc()).limit(TREND_REPS).subquery().select() for n in range(drills)])
+
+
+def trends(drill_ids: list[int]) -> dict[int, Trend]:
+    """The latest values of each drill that has any, from one query (a window over the drills' whole
+    history read every rep they had)."""
     if not drill_ids:
         return {}
-    latest = [db.select(Rep.drill_id, Rep.value, Rep.performed_at).where(Rep.drill_id == drill_id)
-              .order_by(Rep.performed_at.desc()).limit(TREND_REPS).subquery().select() for drill_id in drill_ids]
-    result: dict[int, list[float]] = {drill_id: [] for drill_id in drill_ids}
-    for drill_id, value, _ in sorted(db.session.execute(db.union_all(*latest)), key=lambda row: (row[0], row[2])):
-        result[drill_id].append(value)
-    return result
+    rows = db.session.execute(_latest_values(len(drill_ids)), {f"drill_{n}": d for n, d in enumerate(drill_ids)})
+    values: dict[int, list[float]] = {}
+    for drill_id, value, _ in sorted(rows, key=lambda row: (row[0], row[2])):
+        values.setdefault(drill_id, []).append(value)
+    return {drill_id: Trend(latest) for drill_id, latest in values.items()}
 
 
 def answer(coach: User, feedback: FeedbackRequest, body: str) -> FeedbackMessage:
