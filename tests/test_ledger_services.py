@@ -231,3 +231,20 @@ def test_the_last_used_drill_is_the_one_logged_most_recently(app, clock, learner
     clock.set(MONDAY + timedelta(minutes=1))
     log(learner, drill, 4.0, at=MONDAY - timedelta(days=1))  # backdated, but logged last
     assert services.last_used_drill_id(learner) == drill.id
+
+
+@pytest.mark.parametrize("weeks_required", [1, 3, 6])
+def test_a_status_line_reads_fewer_weeks_and_says_the_same(app, clock, make_user, weeks_required):
+    learner = make_user()
+    clock.set(MONDAY)
+    goal = make_goal(learner, weeks_required=weeks_required, aggregation="median")
+    drill = make_drill(goal)
+    for week in range(14):  # held, except week 9 (a miss), then held again up to this week
+        log(learner, drill, 9.0 if week == 9 else 4.0, at=MONDAY + timedelta(weeks=week, hours=1))
+    clock.set(MONDAY + timedelta(weeks=13, days=2))
+    zone = services.zone_of(learner)
+    status = services.goal_progress([goal], zone, services.STATUS_WEEKS)[goal.id]
+    chart = services.goal_progress([goal], zone)[goal.id]
+    assert (status.held, status.required, status.current) == (chart.held, chart.required, chart.current)
+    assert len(status.weeks) == weeks_required + 1 < len(chart.weeks)
+    assert status.held == min(3, weeks_required)  # weeks 10, 11 and 12 held; week 13 is in progress

@@ -18,7 +18,7 @@ from failforward.feedback.models import FeedbackRequest
 from failforward.goals.models import ACTIVE, Drill, Goal
 from failforward.ledger import progress
 from failforward.ledger.models import Rep
-from failforward.ledger.services import goal_progress
+from failforward.ledger.services import STATUS_WEEKS, goal_progress
 from failforward.lessons.models import OPEN, Lesson
 from failforward.signing import LinkError, sign, unsign
 from failforward.web import absolute_url
@@ -112,7 +112,7 @@ def summaries(people: list[tuple[User, date]]) -> dict[int, WeekSummary]:
                 .order_by(Lesson.check_on, Lesson.id)):
             result[lesson.learner_id].checks.append((lesson, lesson.check_on < monday))
         goals = list(db.session.scalars(db.select(Goal).where(Goal.learner_id.in_(group), Goal.status == ACTIVE)))
-        states = goal_progress(goals, zone)
+        states = goal_progress(goals, zone, STATUS_WEEKS)
         for goal in goals:
             result[goal.learner_id].goals.append((goal, states[goal.id]))
     return result

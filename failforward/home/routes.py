@@ -22,7 +22,7 @@ def index():
     return render(
         "home/index.html",
         goals=active,
-        progress=ledger.goal_progress(active, ledger.zone_of(current_user)),
+        progress=ledger.goal_progress(active, ledger.zone_of(current_user), ledger.STATUS_WEEKS),
         coaches=coaching.coaches_of(current_user),
         roster=coaching.roster(current_user),
         checks=lessons.due_checks(current_user),

@@ -124,7 +124,7 @@ def goals_index():
     """Your goals with how many weeks each has held its target."""
     mine = goals.goals_of(current_user)
     return render("goals/index.html", goals=mine, learner=current_user,
-                  progress=services.goal_progress(mine, services.zone_of(current_user)))
+                  progress=services.goal_progress(mine, services.zone_of(current_user), services.STATUS_WEEKS))
 
 
 @bp.get("/learners/<int:learner_id>/goals")
@@ -134,7 +134,7 @@ def learner_goals(learner_id: int):
     learner = learner_or_404(current_user, learner_id)
     theirs = goals.goals_of(learner)
     return render("goals/index.html", goals=theirs, learner=learner,
-                  progress=services.goal_progress(theirs, services.zone_of(learner)))
+                  progress=services.goal_progress(theirs, services.zone_of(learner), services.STATUS_WEEKS))
 
 
 @bp.get("/goals/<int:goal_id>")

@@ -16,6 +16,7 @@ from failforward.ledger import progress
 from failforward.ledger.models import HIT, MISS, PARTIAL, Rep
 
 LEDGER_WEEKS_PER_PAGE = 4
+STATUS_WEEKS = 1  # "3 of 4 weeks held" reads only the rule's weeks, not the chart's twelve
 REP_FIELDS = ("performed_at", "value", "duration_minutes", "outcome", "note", "adjustment")
 
 
@@ -126,7 +127,8 @@ def _window_start(zone: ZoneInfo, weeks: int) -> date:
 
 
 def goal_progress(goals: list[Goal], zone: ZoneInfo, weeks: int = progress.CHART_WEEKS) -> dict[int, progress.Progress]:
-    """Each goal's recent weeks and rule status, from one query for all of them."""
+    """Each goal's recent weeks (at least the rule's own and the one in progress) and rule status, from
+    one query for all of them. A status line needs no more: pass `weeks=STATUS_WEEKS`."""
     if not goals:
         return {}
     window = max(weeks, max(g.weeks_required for g in goals) + 1)
