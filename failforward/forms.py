@@ -1,5 +1,6 @@
 """Form plumbing shared by every domain: the base form, field limits, text checks."""
 
+import re
 from functools import cache
 from zoneinfo import available_timezones
 
@@ -92,6 +93,12 @@ def finite_number(limit: float = 1e12):
     return check
 
 
+# Thousands groups, which must not be read as a decimal comma ("1,000" is a thousand, not 1.0).
+_GROUPED_WITH_POINT = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_GROUPED_WITH_COMMA = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+,\d+$")
+_COMMA_THOUSANDS = re.compile(r"^[+-]?\d{1,3},\d{3}$")  # one group: English 1000 or European 1.0
+
+
 class NumberField(FloatField):
     """A decimal number typed on a phone: accepts a comma as the decimal mark, explains bad input."""
 
@@ -105,7 +112,14 @@ class NumberField(FloatField):
             self.data = None
             return
         text = valuelist[0].strip().replace(" ", "").replace("\u00a0", "")
-        if text.count(",") == 1 and "." not in text:
+        if _COMMA_THOUSANDS.match(text):
+            self.data = None
+            raise ValueError("Write 1000 or 1.0: a comma before three digits could mean either.")
+        if _GROUPED_WITH_POINT.match(text):  # 1,000,000 or 12,345.5: the commas group thousands
+            text = text.replace(",", "")
+        elif _GROUPED_WITH_COMMA.match(text):  # 12.345,5: the dots group thousands, the comma is the mark
+            text = text.replace(".", "").replace(",", ".")
+        elif text.count(",") == 1 and "." not in text:  # 2,5
             text = text.replace(",", ".")
         try:
             self.data = float(text)

@@ -138,7 +138,9 @@ def test_a_miss_gets_a_word_of_encouragement(htmx_client, login, learner, drill)
     assert "A miss is information, not a verdict." in text(response)
 
 
-@pytest.mark.parametrize(("value", "expected"), [("2,5", 2.5), (" 3.25 ", 3.25), ("-0", 0.0), ("1e3", 1000.0)])
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2,5", 2.5), (" 3.25 ", 3.25), ("-0", 0.0), ("1e3", 1000.0), ("0,25", 0.25), ("1,000,000", 1_000_000.0),
+    ("12,345.5", 12345.5), ("12.345,5", 12345.5), ("1 250", 1250.0), ("1.000", 1.0)])
 def test_numbers_are_read_the_way_people_type_them(client, login, learner, drill, value, expected):
     login(learner)
     assert client.post("/reps", data=rep_form(drill, value=value)).status_code == 303
@@ -148,6 +150,8 @@ def test_numbers_are_read_the_way_people_type_them(client, login, learner, drill
 @pytest.mark.parametrize(("changes", "field", "message"), [
     ({"value": ""}, "value", "Enter the value you measured"),
     ({"value": "fast"}, "value", "Enter a number, like 4 or 2.5."),
+    ({"value": "1,000"}, "value", "Write 1000 or 1.0: a comma before three digits could mean either."),
+    ({"value": "1,5.3"}, "value", "Enter a number, like 4 or 2.5."),
     ({"value": "nan"}, "value", "Enter a number between"),
     ({"value": "inf"}, "value", "Enter a number between"),
     ({"value": "-Infinity"}, "value", "Enter a number between"),
