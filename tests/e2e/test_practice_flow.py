@@ -1,7 +1,7 @@
 """The practice loop on a phone: a goal, a drill, reps from the home page, feedback from the coach and its latency.
 
-Also: a double tap saves one rep, a bad value is explained beside the field with the text kept, and no
-page of the loop scrolls sideways at 360 px.
+Also: a double tap saves one rep, a bad value is explained beside the field with the text kept, a long
+queue comes a page at a time, and no page of the loop scrolls sideways at 360 px.
 """
 
 import re
@@ -323,3 +323,40 @@ def test_the_navigation_marks_the_current_page_and_reaches_every_link_at_360px(l
         current = main.locator("[aria-current=page]")
         expect(current).to_have_text(name)
         expect(current).to_be_in_viewport()
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
+def test_a_long_queue_pages_through_twenty_at_a_time_and_answering_keeps_the_page(live_server, open_page, js):
+    coach, learner = make_learner_with_coach(live_server)
+    now = datetime.now(UTC)
+    with live_server.app.app_context():
+        lee = db.session.get(User, learner.id)
+        drill = make_drill(make_goal(lee), name="Page triage")
+        try:
+            for n in range(23):  # practised 23, 22 ... 1 hours ago: the oldest is due first
+                app_clock.set_now(now - timedelta(hours=23 - n))
+                feedback.ask(lee, log(lee, drill, 5.0 + n), f"Question {n + 1}")
+        finally:
+            app_clock.set_now(None)
+    page = open_page(js=js, **NARROW)
+    sign_in(page, live_server.url, COACH)
+    nav(page, "Queue")
+    expect(page.get_by_text("23 waiting, nearest due first. Showing 1–20.")).to_be_visible()
+    expect(page.locator("#queue > li")).to_have_count(20)
+    expect(page.locator("#queue > li").first).to_contain_text("Question 1")
+    page.get_by_role("link", name="Due later").click()
+    expect(page).to_have_url(f"{live_server.url}/queue?page=2")
+    expect(page.get_by_text("Showing 21–23.")).to_be_visible()
+    items = page.locator("#queue > li")
+    expect(items).to_have_count(3)
+    expect(items.first).to_contain_text("Question 21")
+    items.first.get_by_label("Your feedback").fill("Name the alert before you open a dashboard.")
+    items.first.get_by_role("button", name="Send feedback").click()
+    if js:  # answered in place, the rest of this page stays
+        expect(page.get_by_text(re.compile("Feedback sent to Lee Learner"))).to_be_visible()
+        expect(page).to_have_url(f"{live_server.url}/queue?page=2")
+    else:  # back to the queue, one request fewer
+        expect(page.get_by_text("22 waiting, nearest due first. Showing 1–20.")).to_be_visible()
+    page.goto(f"{live_server.url}/queue?page=2")
+    expect(page.locator("#queue > li")).to_have_count(2)
+    expect(page.get_by_role("link", name="Due sooner")).to_be_visible()
