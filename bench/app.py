@@ -8,7 +8,7 @@
   transaction with one INSERT, committed with synchronous=FULL), answering 204.
 """
 
-from flask import Flask, current_app, render_template
+from flask import Flask, current_app, g, render_template
 from flask_login import login_required
 from sqlalchemy import Column, Float, Integer, MetaData, Table, func
 
@@ -33,6 +33,8 @@ def signed_in() -> str:
 @login_required
 def signed_in_write() -> tuple[str, int]:
     """The write floor: one committed INSERT, after the same CSRF check as every form."""
+    if not g.get("csrf_valid", True):  # set by the app's CSRF hook, which every form reads
+        return "", 400
     db.session.execute(BENCH_WRITES.insert().values(at=func.random()))
     db.session.commit()
     return "", 204

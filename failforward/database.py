@@ -9,6 +9,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
+from failforward.extensions import db
+
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -38,10 +40,10 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _writes_now() else "BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes_now() else "BEGIN")
 
 
-def _writes_now() -> bool:
+def writes_now() -> bool:
     """Should the transaction starting now take the write lock at once?
 
     A deferred transaction that reads and then writes fails at once with "database is locked"
@@ -56,10 +58,13 @@ def _writes_now() -> bool:
 
 
 def writes_done() -> None:
-    """This request's change is committed: what it reads from now on (to draw the answer) begins
-    deferred, so other writers do not wait for SQLite's write lock while templates render.
-    web.done() says so; a view that reads for its answer before calling done() says so itself."""
-    g.writes_done = True
+    """This request's change is saved: end its transaction (a double tap leaves the one that found the
+    first rep open), and what it reads from now on (to draw the answer) begins deferred, so other
+    writers do not wait for SQLite's write lock while templates render. web.done() says so; a view
+    that reads for its answer before calling done() says so itself. Tests fail any write after it."""
+    if not g.get("writes_done"):
+        g.writes_done = True
+        db.session.commit()
 
 
 class UtcDateTime(TypeDecorator):

@@ -94,9 +94,10 @@ def finite_number(limit: float = 1e12):
 
 
 # Thousands groups, which must not be read as a decimal comma ("1,000" is a thousand, not 1.0).
-_GROUPED_WITH_POINT = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
-_GROUPED_WITH_COMMA = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+,\d+$")
-_COMMA_THOUSANDS = re.compile(r"^[+-]?\d{1,3},\d{3}$")  # one group: English 1000 or European 1.0
+# A leading 0 is never a group of its own: "0,925" is a decimal.
+_GROUPED_WITH_POINT = re.compile(r"^[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d+)?$")
+_GROUPED_WITH_COMMA = re.compile(r"^[+-]?[1-9]\d{0,2}(\.\d{3})+,\d+$")
+_COMMA_THOUSANDS = re.compile(r"^[+-]?[1-9]\d{0,2},\d{3}$")  # one group: English 1000 or European 1.0
 
 
 class NumberField(FloatField):

@@ -60,7 +60,7 @@ def in_app_context(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         with _app().app_context():
-            g.in_task = True  # its transactions write: see database._writes_now
+            g.in_task = True  # its transactions write: see database.writes_now
             return fn(*args, **kwargs)
 
     return wrapper

@@ -122,15 +122,17 @@ MENU = (
 
 
 def menu(coach: bool) -> list[tuple[str, str, bool]]:
-    """The menu's links for this request: (url, label, is the current page). The URLs are built once
-    per app and script root: a dozen url_for calls on every page cost more than the rest of the header."""
-    built = current_app.extensions.setdefault("failforward_menu", {})
-    urls = built.get(request.script_root)
-    if urls is None:
-        urls = built[request.script_root] = [url_for(endpoint) for endpoint, _, _ in MENU]
+    """The menu's links for this request: (url, label, is the current page). The paths are built once
+    per app, below the script root, which each request puts in front: a dozen url_for calls on every
+    page cost more than the rest of the header."""
+    paths = current_app.extensions.get("failforward_menu")
+    if paths is None:
+        root = len(request.script_root)
+        paths = current_app.extensions["failforward_menu"] = [url_for(endpoint)[root:] for endpoint, _, _ in MENU]
     here = request.endpoint or ""
-    return [(url, label, here in marks or any(m.endswith(".") and here.startswith(m) for m in marks))
-            for url, (endpoint, label, marks) in zip(urls, MENU, strict=True)
+    return [(request.script_root + path, label, here in marks or any(m.endswith(".") and here.startswith(m)
+                                                                     for m in marks))
+            for path, (endpoint, label, marks) in zip(paths, MENU, strict=True)
             if coach or endpoint != "feedback.queue"]
 
 

@@ -9,14 +9,17 @@ from datetime import UTC, datetime
 
 import pytest
 from aiosmtpd.controller import Controller
-from flask import g
+from flask import g, has_request_context
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
 from failforward import clock as app_clock
 from failforward import create_app
 from failforward.accounts.models import User
 from failforward.accounts.passwords import hash_password
 from failforward.extensions import db
+
+WRITES = frozenset({"INSERT", "UPDATE", "DELETE"})
 
 PASSWORD = "correct horse battery"
 PASSWORD_HASH = hash_password(PASSWORD)  # hashed once: argon2 is slow on purpose
@@ -104,7 +107,15 @@ def make_test_app(tmp_path, smtp_server, **overrides):
     with app.app_context():
         db.drop_all()
         db.create_all()
+        event.listen(db.engine, "before_cursor_execute", _no_write_after_done)
     return app
+
+
+def _no_write_after_done(_connection, _cursor, statement, _parameters, _context, _executemany) -> None:
+    """Fail any write once a request said its change was saved (database.writes_done): what follows
+    reads in a deferred SQLite transaction, where a write could fail under concurrency."""
+    if has_request_context() and g.get("writes_done") and statement.split(None, 1)[0].upper() in WRITES:
+        raise AssertionError(f"a write after database.writes_done(): {statement[:120]}")
 
 
 class FreshRequestClient(FlaskClient):
@@ -121,7 +132,7 @@ class FreshRequestClient(FlaskClient):
     def open(self, *args, **kwargs):
         g.__dict__.clear()
         # No transaction left open by the test's own reads: the request begins its own, IMMEDIATE
-        # for a POST (database._writes_now), as in production.
+        # for a POST (database.writes_now), as in production.
         db.session.commit()
         db.session.expire_all()
         self.last_response = super().open(*args, **kwargs)

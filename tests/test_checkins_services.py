@@ -204,7 +204,8 @@ def test_the_email_lists_the_lessons_due_for_their_30_day_check(app, clock, inbo
     person, other = learner(), learner()
     clock.set(datetime(2026, 2, 1, 9, 0, tzinfo=UTC))
     for what, check_on in (("Rushed the warm-up", date(2026, 2, 25)), ("Skipped the cool-down", date(2026, 3, 4)),
-                           ("Started too fast", date(2026, 3, 9)), ("Lost count", date(2026, 3, 5))):
+                           ("Started too fast", date(2026, 3, 9)), ("Lost count", date(2026, 3, 5)),
+                           ("Forgot the timer", date(2026, 2, 20))):
         values = {"happened_on": date(2026, 1, 30), "context": "", "what_failed": what, "what_tried": "",
                   "try_next": "", "check_on": check_on, "shared": False}
         lessons.create_lesson(person, values, {}, None, f"key-{what[:4]}")
@@ -218,6 +219,7 @@ def test_the_email_lists_the_lessons_due_for_their_30_day_check(app, clock, inbo
     overdue, due = "Rushed the warm-up (waiting since Wed 25 Feb)", "Skipped the cool-down (Wed 4 Mar)"
     assert listed.index(overdue) < listed.index(due)
     assert "Lost count (Thu 5 Mar)" in listed and "Started too fast" not in listed  # next week's
+    assert "Forgot the timer" not in listed  # due before the reviewed week: its own email asked already
     assert "/lessons/review" in listed
     assert checkin_mails(inbox, other) == []  # its one lesson was answered: an empty week
 

@@ -266,3 +266,14 @@ def test_trends_are_each_drills_latest_eight_values_oldest_first(app, learner, d
     assert found[drill.id].points.split()[0] == "0.0,18.0" and found[drill.id].points.split()[-1] == "80.0,2.0"
     assert found[other.id].values == [7.0] and found[other.id].points == "0.0,18.0"
     assert idle.id not in found
+
+
+def test_an_unanswered_requests_age_does_not_depend_on_the_zone_the_time_is_written_in(app, clock, coach, learner,
+                                                                                         drill, the_link):
+    from zoneinfo import ZoneInfo
+
+    services.ask(learner, log(learner, drill, 4.0), "")
+    for zone in ("UTC", "Asia/Tokyo", "America/Los_Angeles"):
+        clock.set(at(2).astimezone(ZoneInfo(zone)))  # the same moment, written in another zone
+        figures = services.latency([learner.id])[learner.id]
+        assert (figures.median_hours, figures.late) == (2.0, 0), zone

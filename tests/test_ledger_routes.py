@@ -10,6 +10,7 @@ import pytest
 from failforward.extensions import db
 from failforward.feedback import services as feedback
 from failforward.goals import services as goals
+from failforward.ledger import services
 from failforward.ledger.models import Rep
 from tests.factories import count, field_error, input_value, link, log, make_drill, make_goal, text
 
@@ -115,8 +116,8 @@ def test_the_card_lists_the_latest_five_reps_of_today_and_points_to_the_ledger(c
     card = text(htmx_client.post("/reps", data=rep_form(drill, value="7"), headers={"HX-Target": "quick-log"}))
     shown = re.findall(r'<li id="rep-(\d+)"', card)
     assert len(shown) == 5 and str(reps[4].id) not in shown
-    db.session.execute(db.delete(Rep).where(Rep.id.in_([r.id for r in reps[2:]])))
-    db.session.commit()
+    for rep in reps[2:]:
+        services.delete_rep(rep)
     assert "All of today's reps are in the ledger" not in text(client.get("/"))
 
 
@@ -140,7 +141,8 @@ def test_a_miss_gets_a_word_of_encouragement(htmx_client, login, learner, drill)
 
 @pytest.mark.parametrize(("value", "expected"), [
     ("2,5", 2.5), (" 3.25 ", 3.25), ("-0", 0.0), ("1e3", 1000.0), ("0,25", 0.25), ("1,000,000", 1_000_000.0),
-    ("12,345.5", 12345.5), ("12.345,5", 12345.5), ("1 250", 1250.0), ("1.000", 1.0)])
+    ("12,345.5", 12345.5), ("12.345,5", 12345.5), ("1 250", 1250.0), ("0,925", 0.925), ("-0,500", -0.5),
+    ("1.000", 1.0)])  # a dot is always the decimal mark, as the app writes numbers
 def test_numbers_are_read_the_way_people_type_them(client, login, learner, drill, value, expected):
     login(learner)
     assert client.post("/reps", data=rep_form(drill, value=value)).status_code == 303

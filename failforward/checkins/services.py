@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import abort
+from sqlalchemy import Row
 
 from failforward import clock
 from failforward.accounts.models import User
@@ -32,8 +33,9 @@ def iso_week(monday: date) -> str:
     return f"{year}-W{week:02d}"
 
 
-def due_moment(user: User, now: datetime) -> tuple[datetime, date]:
-    """When this week's check-in is due for the person (their day and hour, their zone), and the Monday."""
+def due_moment(user: User | Row, now: datetime) -> tuple[datetime, date]:
+    """When this week's check-in is due for the person (their day and hour, their zone), and the Monday.
+    `user` may be a row of those columns (due_users reads only them)."""
     zone = ZoneInfo(user.timezone)
     monday = progress.week_start(now, zone)
     day = monday + timedelta(days=user.checkin_weekday)
@@ -68,7 +70,8 @@ class WeekSummary:
     goals: list = field(default_factory=list)  # (goal, progress)
     feedback_answered: int = 0
     feedback_hours: list = field(default_factory=list)
-    # (lesson, overdue): open lessons whose 30-day check falls before next Monday, or fell before this one
+    # (lesson, overdue): open lessons whose 30-day check falls this week or fell in the reviewed one (an
+    # older unanswered check is not listed again and again: its own email and the home page ask for it)
     checks: list = field(default_factory=list)
 
     @property
@@ -108,6 +111,7 @@ def summaries(people: list[tuple[User, date]]) -> dict[int, WeekSummary]:
             result[learner_id].feedback_hours.append((answered_at - practised_at).total_seconds() / 3600)
         for lesson in db.session.scalars(
                 db.select(Lesson).where(Lesson.learner_id.in_(group), Lesson.status == OPEN,
+                                        Lesson.check_on >= monday - timedelta(weeks=1),
                                         Lesson.check_on < monday + timedelta(weeks=1))
                 .order_by(Lesson.check_on, Lesson.id)):
             result[lesson.learner_id].checks.append((lesson, lesson.check_on < monday))

@@ -93,7 +93,9 @@ def answer(request_id: int):
     services.answer(current_user, feedback, form.body.data)
     if not wants_fragment():  # the answered item says so in place; a flash would pop up again later
         flash(f"Feedback sent to {feedback.learner.name}.", "success")
-    return done(url_for("feedback.queue"), "feedback/_answered.html", feedback=feedback)
+    page = request.args.get("page", type=int)  # back to the queue page the coach answered from
+    return done(url_for("feedback.queue", page=page if page and page > 1 else None), "feedback/_answered.html",
+                feedback=feedback)
 
 
 @bp.post("/feedback/<int:request_id>/follow-up")

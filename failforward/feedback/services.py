@@ -17,7 +17,7 @@ from failforward.coaching.services import (
     feedback_due_hours,
     learners_record_or_404,
 )
-from failforward.database import hours_between
+from failforward.database import UtcDateTime, hours_between
 from failforward.extensions import db
 from failforward.feedback.models import FeedbackMessage, FeedbackRequest, request_reps, waiting
 from failforward.goals.models import Drill
@@ -92,10 +92,10 @@ def queue(coach: User, limit: int | None = None, offset: int = 0) -> list[Feedba
 
 def queue_size(coach: User) -> tuple[int, int]:
     """How many requests wait in the coach's queue, and how many of them are overdue."""
-    waiting = _open_for_coach(coach).subquery()
-    late = db.and_(waiting.c.answered_at.is_(None), waiting.c.due_at < clock.now())
+    open_requests = _open_for_coach(coach).subquery()
+    late = db.and_(open_requests.c.answered_at.is_(None), open_requests.c.due_at < clock.now())
     total, overdue = db.session.execute(
-        db.select(db.func.count(), db.func.count().filter(late)).select_from(waiting)).one()
+        db.select(db.func.count(), db.func.count().filter(late)).select_from(open_requests)).one()
     return total, overdue
 
 
@@ -219,7 +219,9 @@ def _percentile(values: list[float], share: float) -> float:
 def latency(learner_ids: list[int]) -> dict[int, Latency]:
     """Latency figures per learner from one query over the last four weeks."""
     now = clock.now()
-    until = db.func.coalesce(FeedbackRequest.answered_at, now)  # unanswered: its age so far
+    # Unanswered: its age so far. `now` typed like the column, so it is sent as naive UTC like the stored
+    # values (untyped, SQLite got the zone's wall time and PostgreSQL compared it as timestamptz).
+    until = db.func.coalesce(FeedbackRequest.answered_at, db.literal(now, UtcDateTime()))
     rows = db.session.execute(
         db.select(FeedbackRequest.learner_id, hours_between(until, FeedbackRequest.practised_at),
                   until > FeedbackRequest.due_at, FeedbackRequest.answered_at.is_not(None))
