@@ -18,6 +18,7 @@ from failforward import create_app
 from failforward.accounts.models import User
 from failforward.accounts.passwords import hash_password
 from failforward.extensions import db
+from tests.factories import link, make_drill, make_goal
 
 WRITES = frozenset({"INSERT", "UPDATE", "DELETE"})
 
@@ -200,6 +201,29 @@ def make_user(app):
         return user
 
     return make
+
+
+# The people most tests follow; a test file that needs them otherwise defines its own.
+@pytest.fixture
+def learner(make_user):
+    return make_user(name="Lee Learner", email="lee@example.com")
+
+
+@pytest.fixture
+def coach(make_user):
+    return make_user(name="Casey Coach", email="casey@example.com")
+
+
+@pytest.fixture
+def drill(learner):
+    """A drill on a goal of Lee's."""
+    return make_drill(make_goal(learner))
+
+
+@pytest.fixture
+def the_link(coach, learner):
+    """Casey coaches Lee."""
+    return link(coach, learner)
 
 
 @pytest.fixture

@@ -15,16 +15,6 @@ from tests.conftest import PASSWORD
 
 
 @pytest.fixture
-def coach(make_user):
-    return make_user(name="Casey Coach", email="casey@example.com")
-
-
-@pytest.fixture
-def learner(make_user):
-    return make_user(name="Lee Learner", email="lee@example.com")
-
-
-@pytest.fixture
 def link(coach, learner):
     return services.accept_invite(services.invite_token(services.create_invite(coach, None)), learner)
 

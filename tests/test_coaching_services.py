@@ -14,16 +14,6 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def coach(make_user):
-    return make_user(name="Casey Coach", email="casey@example.com")
-
-
-@pytest.fixture
-def learner(make_user):
-    return make_user(name="Lee Learner", email="lee@example.com")
-
-
-@pytest.fixture
 def link(coach, learner):
     """An active link between coach and learner, its default contract not yet accepted."""
     return services.accept_invite(services.invite_token(services.create_invite(coach, None)), learner)

@@ -20,26 +20,6 @@ def _start(clock):
 
 
 @pytest.fixture
-def coach(make_user):
-    return make_user(name="Casey Coach")
-
-
-@pytest.fixture
-def learner(make_user):
-    return make_user(name="Lee Learner")
-
-
-@pytest.fixture
-def drill(learner):
-    return make_drill(make_goal(learner))
-
-
-@pytest.fixture
-def the_link(coach, learner):
-    return link(coach, learner)
-
-
-@pytest.fixture
 def feedback(learner, drill, the_link):
     return services.ask(learner, log(learner, drill, 4.0, note="Froze on the second page"), "Too slow?")
 

@@ -18,26 +18,6 @@ def _start(clock):
     clock.set(START)
 
 
-@pytest.fixture
-def coach(make_user):
-    return make_user(name="Casey Coach")
-
-
-@pytest.fixture
-def learner(make_user):
-    return make_user(name="Lee Learner")
-
-
-@pytest.fixture
-def drill(learner):
-    return make_drill(make_goal(learner))
-
-
-@pytest.fixture
-def the_link(coach, learner):
-    return link(coach, learner)
-
-
 def at(hours: float) -> datetime:
     return START + timedelta(hours=hours)
 

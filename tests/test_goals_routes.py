@@ -29,11 +29,6 @@ def _start(clock):
 
 
 @pytest.fixture
-def learner(make_user):
-    return make_user(name="Lee Learner")
-
-
-@pytest.fixture
 def goal(learner):
     return make_goal(learner)
 

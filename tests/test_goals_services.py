@@ -14,11 +14,6 @@ START = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def learner(make_user):
-    return make_user(name="Lee Learner")
-
-
-@pytest.fixture
 def goal(learner, clock):
     clock.set(START)
     return make_goal(learner)

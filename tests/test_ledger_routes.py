@@ -24,11 +24,6 @@ def _start(clock):
 
 
 @pytest.fixture
-def learner(make_user):
-    return make_user(name="Lee Learner")
-
-
-@pytest.fixture
 def goal(learner):
     return make_goal(learner)  # lower is better: baseline 10 min, target 5 min, median over 2 weeks
 

@@ -15,11 +15,6 @@ MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 
 
 @pytest.fixture
-def learner(make_user):
-    return make_user(name="Lee Learner")
-
-
-@pytest.fixture
 def goal(learner, clock):
     clock.set(MONDAY)
     return make_goal(learner)  # lower is better: baseline 10, target 5, median over 2 weeks

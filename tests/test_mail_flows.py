@@ -58,11 +58,6 @@ def _start(clock):
 
 
 @pytest.fixture
-def learner(make_user):
-    return make_user(name="Lee Learner", email="lee@example.com")
-
-
-@pytest.fixture
 def coach(make_user, learner):
     coach = make_user(name="Casey Coach", email="casey@example.com")
     link(coach, learner)

@@ -25,11 +25,6 @@ def _start(clock):
 
 
 @pytest.fixture
-def learner(make_user):
-    return make_user(name="Lee Learner")
-
-
-@pytest.fixture
 def deck(learner):
     deck = services.create_deck(learner, learner, "Capitals", "")
     services.create_item(learner, deck, {"prompt": "Capital of France?", "answer": "Paris"})

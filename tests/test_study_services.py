@@ -19,11 +19,6 @@ def _start(clock):
 
 
 @pytest.fixture
-def learner(make_user):
-    return make_user(name="Lee Learner")
-
-
-@pytest.fixture
 def deck(learner):
     return services.create_deck(learner, learner, "Capitals", "")
 
