@@ -79,8 +79,10 @@ bench-lessons: $(VENV)/.installed-dev
 bench-fanout: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.fanout
 
+## lint: ruff, and the layering contract (import-linter, in pyproject.toml; tests/test_layers.py runs it in make test too).
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -14,8 +14,8 @@ from failforward.feedback.routes import bp as feedback_bp
 from failforward.goals.routes import bp as goals_bp
 from failforward.home.routes import bp as home_bp
 from failforward.ledger.routes import bp as ledger_bp
-from failforward.lessons.models import SEARCH_OBJECTS
 from failforward.lessons.routes import bp as lessons_bp
+from failforward.lessons.search import SEARCH_OBJECTS
 from failforward.mail.routes import bp as mail_bp
 from failforward.reflection.routes import bp as reflection_bp
 from failforward.study.routes import bp as study_bp

@@ -8,6 +8,7 @@ from failforward import clock
 from failforward.accounts.models import User
 from failforward.accounts.passwords import hash_password
 from failforward.accounts.services import user_by_email
+from failforward.coaching import access
 from failforward.coaching import services as coaching
 from failforward.extensions import db
 from failforward.feedback import services as feedback
@@ -46,7 +47,7 @@ def create_demo_data() -> list[tuple[str, str]]:
     db.session.commit()
     coach, *learners = people
     for learner in learners:
-        if coaching.active_link(coach.id, learner.id) is None:
+        if access.active_link(coach.id, learner.id) is None:
             invite = coaching.create_invite(coach, None)
             link = coaching.accept_invite(coaching.invite_token(invite), learner)
             coaching.accept_contract(learner, link, 1)

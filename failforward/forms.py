@@ -127,3 +127,7 @@ class NumberField(FloatField):
         except ValueError as error:
             self.data = None
             raise ValueError("Enter a number, like 4 or 2.5.") from error
+
+
+class ConfirmForm(Form):
+    """A form with only its CSRF token, for one-button actions such as signing out or deleting."""

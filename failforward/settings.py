@@ -4,7 +4,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask
+from flask import Config, Flask
 
 from failforward.database import normalise_url
 
@@ -47,20 +47,28 @@ def defaults(instance_path: str) -> dict:
         "INVITE_DAYS": 14,
         "RESET_LINK_MINUTES": 60,
         "REDIS_URL": None,
+        "HUEY_FILE": str(Path(instance_path) / "huey.sqlite3"),
     }
 
 
+def read(instance_path: str) -> Config:
+    """The deployment's settings in order: defaults, instance/config.py, FAILFORWARD_* and the
+    conventional URLs. The app and the task queue (built before any app, for the worker) both read them here."""
+    config = Config(instance_path, defaults(instance_path))
+    config.from_pyfile("config.py", silent=True)
+    config.from_prefixed_env("FAILFORWARD")
+    for name, key in (("DATABASE_URL", "SQLALCHEMY_DATABASE_URI"), ("REDIS_URL", "REDIS_URL")):
+        if os.environ.get(name):
+            config[key] = os.environ[name]
+    return config
+
+
 def load(app: Flask, overrides: dict | None) -> None:
-    """Fill app.config in order: defaults, instance/config.py, environment; or test overrides."""
-    app.config.from_mapping(defaults(app.instance_path))
+    """Fill app.config from the deployment's settings, or from defaults and test overrides."""
     if overrides is None:
-        app.config.from_pyfile("config.py", silent=True)
-        app.config.from_prefixed_env("FAILFORWARD")
-        if os.environ.get("DATABASE_URL"):
-            app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
-        if os.environ.get("REDIS_URL"):
-            app.config["REDIS_URL"] = os.environ["REDIS_URL"]
+        app.config.from_mapping(read(app.instance_path))
     else:
+        app.config.from_mapping(defaults(app.instance_path))
         app.config.from_mapping(overrides)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if app.debug:

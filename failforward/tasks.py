@@ -6,7 +6,6 @@ the commit that wrote the mail, and a sweep every minute queues anything due, he
 """
 
 import functools
-import os
 from pathlib import Path
 
 from flask import Flask, current_app, g, has_app_context
@@ -14,6 +13,7 @@ from huey import RedisHuey, SqliteHuey, crontab
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from failforward import settings
 from failforward.checkins import services as checkins
 from failforward.feedback import services as feedback
 from failforward.ledger import services as ledger
@@ -25,12 +25,15 @@ BATCH = 50  # messages per delivery task: one SMTP connection, one lease each
 
 
 def _make_huey():
-    """SQLite queue in instance/ by default; Redis when REDIS_URL is set (several machines)."""
-    if os.environ.get("REDIS_URL"):
-        return RedisHuey("failforward", url=os.environ["REDIS_URL"])
+    """SQLite queue in instance/ by default; Redis when REDIS_URL is set (several machines).
+
+    Built from the deployment's settings before any app exists: `huey_consumer` imports this module
+    and polls the queue at once, and it builds the app only when a task runs."""
     INSTANCE.mkdir(exist_ok=True)
-    path = os.environ.get("FAILFORWARD_HUEY_FILE", str(INSTANCE / "huey.sqlite3"))
-    return SqliteHuey("failforward", filename=path)
+    config = settings.read(str(INSTANCE))
+    if config["REDIS_URL"]:
+        return RedisHuey("failforward", url=config["REDIS_URL"])
+    return SqliteHuey("failforward", filename=config["HUEY_FILE"])
 
 
 huey = _make_huey()
@@ -38,8 +41,12 @@ _worker_app: Flask | None = None
 
 
 def configure(app: Flask) -> None:
-    """Take immediate mode from config (unit tests run tasks in-process, in memory)."""
+    """Take immediate mode from config (unit tests run tasks in-process, in memory), and deliver the
+    mail a transaction wrote once that transaction has committed."""
     huey.immediate = bool(app.config["HUEY_IMMEDIATE"])
+    for name, listener in (("after_commit", _deliver_after_commit), ("after_rollback", _forget_after_rollback)):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
 
 
 def _app() -> Flask:
@@ -113,7 +120,6 @@ def _sweep_after_restart() -> None:
         sweep.schedule(delay=delay)
 
 
-@event.listens_for(Session, "after_commit")
 def _deliver_after_commit(session: Session) -> None:
     """Queue delivery of mail written in a transaction only once that transaction has committed."""
     if session.get_nested_transaction() is not None:
@@ -123,7 +129,6 @@ def _deliver_after_commit(session: Session) -> None:
         _in_batches(ids)
 
 
-@event.listens_for(Session, "after_rollback")
 def _forget_after_rollback(session: Session) -> None:
     """Mail written in a rolled-back transaction was never stored: forget it."""
     session.info.pop(mail.PENDING_KEY, None)

@@ -1,8 +1,7 @@
 """Web plumbing used by every domain: render/done, CSRF pre-check, headers, errors, filters."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -10,8 +9,10 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from failforward.calendar import zone_of
 from failforward.database import writes_done
 from failforward.extensions import csrf, db, htmx
+from failforward.signing import LinkError
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -78,9 +79,9 @@ def local_time(moment: datetime | None, fmt: str = "%a %-d %b %Y, %H:%M") -> str
     """Show a stored UTC time in the viewer's own time zone."""
     if moment is None:
         return ""
-    zone = ZoneInfo(current_user.timezone) if current_user.is_authenticated else ZoneInfo("UTC")
+    zone = zone_of(current_user) if current_user.is_authenticated else UTC
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(zone).strftime(fmt)
 
 
@@ -143,6 +144,12 @@ def _error_page(error: HTTPException) -> tuple[str, int]:
     return render_template(template, error=error, code=code), code
 
 
+def _link_error(error: LinkError) -> tuple[str, int]:
+    """An emailed link that cannot be used (expired, used, damaged, meant for something else): say why."""
+    db.session.rollback()
+    return render_template("errors/link_error.html", message=str(error)), 400
+
+
 def _server_error(_error: Exception) -> tuple[str, int]:
     """Generic 500 page: no detail leaks to the browser, the traceback goes to the log."""
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
@@ -155,6 +162,7 @@ def init_app(app: Flask) -> None:
     app.before_request(_check_csrf)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _error_page)
+    app.register_error_handler(LinkError, _link_error)
     app.register_error_handler(Exception, _server_error)
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.globals["wants_fragment"] = wants_fragment

@@ -12,9 +12,11 @@ REDIS_URL. Values shown are the defaults.
 # e.g. postgresql://user:pass@host/failforward (psycopg 3 is used).
 # SQLALCHEMY_DATABASE_URI = "sqlite:///<instance>/failforward.sqlite3"
 
-# Task queue. Default: SQLite file instance/huey.sqlite3. REDIS_URL (environment) switches to Redis,
-# which several web processes and workers on several machines can share.
+# Task queue. Default: SQLite file instance/huey.sqlite3 (HUEY_FILE). REDIS_URL (here or in the
+# environment) switches to Redis, which several web processes and workers on several machines can share.
+# The worker reads these settings too (instance/config.py, then FAILFORWARD_* and REDIS_URL).
 # REDIS_URL = None
+# HUEY_FILE = "<instance>/huey.sqlite3"
 
 # The address people use to reach the app; emailed links start with it.
 # BASE_URL = "http://127.0.0.1:5000"

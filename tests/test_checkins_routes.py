@@ -10,6 +10,7 @@ from itsdangerous.timed import TimestampSigner
 from failforward import tasks
 from failforward.accounts.models import User
 from failforward.checkins.models import WeeklyCheckin
+from failforward.coaching import access
 from failforward.coaching import services as coaching
 from failforward.extensions import db
 from failforward.signing import sign
@@ -205,6 +206,6 @@ def test_others_get_404(app, client, login, make_user, learner, coach, checkin_l
 def test_an_ended_coaching_link_hides_the_checkins(client, login, learner, coach, checkin_link):
     login(coach)
     assert client.get(f"/learners/{learner.id}/checkins").status_code == 200
-    coaching.end_link(coach, coaching.active_link(coach.id, learner.id))
+    coaching.end_link(coach, access.active_link(coach.id, learner.id))
     assert client.get(f"/learners/{learner.id}/checkins").status_code == 404
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from werkzeug.exceptions import NotFound
 
-from failforward.coaching import services
+from failforward.coaching import access, services
 from failforward.coaching.models import CoachingLink, Invite
 from failforward.extensions import db
 from failforward.signing import LinkError, sign
@@ -186,16 +186,16 @@ def test_only_the_coach_of_an_active_link_proposes_changes(app, coach, learner, 
 @pytest.mark.parametrize("side", ["coach", "learner"])
 def test_either_side_can_end_a_link_and_access_stops_at_once(app, clock, coach, learner, link, side):
     ender = coach if side == "coach" else learner
-    assert services.can_view_learner(coach, learner.id)
+    assert access.can_view_learner(coach, learner.id)
     clock.set(START)
     services.end_link(ender, link)
 
     assert (link.active, link.ended_at, link.ended_by_id) == (False, START, ender.id)
-    assert not services.can_view_learner(coach, learner.id)
+    assert not access.can_view_learner(coach, learner.id)
     with pytest.raises(NotFound):
-        services.learner_or_404(coach, learner.id)
+        access.learner_or_404(coach, learner.id)
     assert services.roster(coach) == [] and services.coaches_of(learner) == []
-    assert services.link_or_404(ender, link.id) == link  # both keep the record of the link itself
+    assert access.link_or_404(ender, link.id) == link  # both keep the record of the link itself
 
     clock.set(START + timedelta(hours=1))
     services.end_link(coach if side == "learner" else learner, link)  # ending twice changes nothing
@@ -207,7 +207,7 @@ def test_a_new_invite_after_an_ended_link_starts_a_new_link(app, coach, learner,
     again = services.accept_invite(services.invite_token(services.create_invite(coach, None)), learner)
     assert again.id != link.id and again.active
     assert services.current_contract(again).version == 1
-    assert services.can_view_learner(coach, learner.id)
+    assert access.can_view_learner(coach, learner.id)
 
 
 def test_who_can_view_a_learner(app, coach, learner, make_user, link):
@@ -215,28 +215,28 @@ def test_who_can_view_a_learner(app, coach, learner, make_user, link):
     services.accept_invite(services.invite_token(services.create_invite(coach, None)), other_learner)
     stranger = make_user()
 
-    assert services.can_view_learner(learner, learner.id)  # yourself
-    assert services.can_view_learner(coach, learner.id)  # your active coach
-    assert not services.can_view_learner(learner, coach.id)  # a learner never sees the coach's own data
-    assert not services.can_view_learner(stranger, learner.id)
-    assert not services.can_view_learner(other_learner, learner.id)  # same coach, still not each other
+    assert access.can_view_learner(learner, learner.id)  # yourself
+    assert access.can_view_learner(coach, learner.id)  # your active coach
+    assert not access.can_view_learner(learner, coach.id)  # a learner never sees the coach's own data
+    assert not access.can_view_learner(stranger, learner.id)
+    assert not access.can_view_learner(other_learner, learner.id)  # same coach, still not each other
 
 
 def test_learner_or_404_returns_the_learner_or_hides_that_they_exist(app, coach, learner, make_user, link):
     stranger = make_user()
-    assert services.learner_or_404(learner, learner.id) == learner
-    assert services.learner_or_404(coach, learner.id) == learner
+    assert access.learner_or_404(learner, learner.id) == learner
+    assert access.learner_or_404(coach, learner.id) == learner
     for viewer, learner_id in ((stranger, learner.id), (learner, coach.id), (coach, 999_999)):
         with pytest.raises(NotFound):
-            services.learner_or_404(viewer, learner_id)
+            access.learner_or_404(viewer, learner_id)
 
 
 def test_link_or_404_is_for_the_two_parties_only(app, coach, learner, make_user, link):
-    assert services.link_or_404(coach, link.id) == services.link_or_404(learner, link.id) == link
+    assert access.link_or_404(coach, link.id) == access.link_or_404(learner, link.id) == link
     with pytest.raises(NotFound):
-        services.link_or_404(make_user(), link.id)
+        access.link_or_404(make_user(), link.id)
     with pytest.raises(NotFound):
-        services.link_or_404(coach, 999_999)
+        access.link_or_404(coach, 999_999)
 
 
 def test_roster_and_coaches_list_active_links_by_name(app, coach, learner, make_user, link):

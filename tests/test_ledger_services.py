@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from werkzeug.exceptions import Forbidden
 
+from failforward.calendar import zone_of
 from failforward.extensions import db
 from failforward.goals import services as goals
 from failforward.ledger import services
@@ -119,7 +120,7 @@ def test_a_goal_is_reached_when_its_rule_holds(app, clock, learner, goal, drill)
     clock.set(MONDAY + timedelta(days=7))
     log(learner, drill, 3.0)  # week 2
     assert goal.status == "active"  # week 2 is still in progress
-    assert services.goal_progress([goal], services.zone_of(learner))[goal.id].held == 1
+    assert services.goal_progress([goal], zone_of(learner))[goal.id].held == 1
 
     clock.set(MONDAY + timedelta(days=14))
     log(learner, drill, 9.0)  # week 3 begins: weeks 1 and 2 held
@@ -163,11 +164,11 @@ def test_weeks_follow_the_learners_time_zone(app, clock, make_user):
     clock.set(MONDAY)
     goal = make_goal(learner, weeks_required=1)
     drill = make_drill(goal)
-    sunday_night = datetime(2026, 3, 8, 23, 30, tzinfo=services.zone_of(learner))  # Monday 09:30 UTC
+    sunday_night = datetime(2026, 3, 8, 23, 30, tzinfo=zone_of(learner))  # Monday 09:30 UTC
     clock.set(sunday_night.astimezone(UTC) + timedelta(minutes=5))
     log(learner, drill, 4.0, at=sunday_night.astimezone(UTC))
     assert goal.status == "active"  # still Sunday in Honolulu: the week is in progress
-    clock.set(datetime(2026, 3, 9, 0, 1, tzinfo=services.zone_of(learner)).astimezone(UTC))
+    clock.set(datetime(2026, 3, 9, 0, 1, tzinfo=zone_of(learner)).astimezone(UTC))
     assert services.refresh_all_goals() == 1
     assert goal.reached_on == date(2026, 3, 8)
 
@@ -175,7 +176,7 @@ def test_weeks_follow_the_learners_time_zone(app, clock, make_user):
 def test_progress_starts_in_the_week_the_goal_was_set(app, clock, learner, goal, drill):
     log(learner, drill, 4.0, at=MONDAY - timedelta(days=20))  # logged as practised before the goal existed
     clock.set(MONDAY + timedelta(days=15))
-    state = services.goal_progress([goal], services.zone_of(learner))[goal.id]
+    state = services.goal_progress([goal], zone_of(learner))[goal.id]
     assert [w.start for w in state.weeks] == [date(2026, 3, 2), date(2026, 3, 9), date(2026, 3, 16)]
     assert state.held == 0
 
@@ -237,7 +238,7 @@ def test_a_status_line_reads_fewer_weeks_and_says_the_same(app, clock, make_user
     for week in range(14):  # held, except week 9 (a miss), then held again up to this week
         log(learner, drill, 9.0 if week == 9 else 4.0, at=MONDAY + timedelta(weeks=week, hours=1))
     clock.set(MONDAY + timedelta(weeks=13, days=2))
-    zone = services.zone_of(learner)
+    zone = zone_of(learner)
     status = services.goal_progress([goal], zone, services.STATUS_WEEKS)[goal.id]
     chart = services.goal_progress([goal], zone)[goal.id]
     assert (status.held, status.required, status.current) == (chart.held, chart.required, chart.current)

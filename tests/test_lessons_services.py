@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from failforward.extensions import db
-from failforward.lessons import services
+from failforward.lessons import reviews, search, services
 from failforward.lessons.models import DID_NOT, NOT_YET, OPEN, WORKED, Lesson
 from failforward.mail.models import OutboxMessage
 from tests.factories import link, log, make_drill, make_goal
@@ -70,7 +70,7 @@ def test_search_finds_all_the_words_best_first_and_highlights_them(learner):
     lesson(learner, "Forgot the handover note")
     lesson(learner, "Triage went fine", context="database migration night")
 
-    hits = services.search(learner, learner, {"q": "triage database"})
+    hits = search.search(learner, learner, {"q": "triage database"})
 
     assert {hit.lesson.what_failed for hit in hits} == {"Slow triage on the database alert", "Triage went fine"}
     assert all("<mark>" in hit.snippet for hit in hits)
@@ -78,15 +78,15 @@ def test_search_finds_all_the_words_best_first_and_highlights_them(learner):
 
 def test_search_matches_the_start_of_the_last_word_while_typing(learner):
     lesson(learner, "Dashboard was stale")
-    assert [hit.lesson.what_failed for hit in services.search(learner, learner, {"q": "dashb"})] == [
+    assert [hit.lesson.what_failed for hit in search.search(learner, learner, {"q": "dashb"})] == [
         "Dashboard was stale"] or db.engine.dialect.name != "sqlite"
 
 
 def test_search_text_that_looks_like_html_or_query_syntax_stays_text(learner):
     lesson(learner, '<script>alert("x")</script> broke the triage page', try_next='"quotes" AND OR NEAR( * -')
     for query in ['"', "AND OR NOT", "NEAR(", "*", "-x", "<script>", "triage\u202e", "👩🏽‍💻", "'; DROP TABLE lesson"]:
-        services.search(learner, learner, {"q": query})  # never raises
-    hit = services.search(learner, learner, {"q": "triage"})[0]
+        search.search(learner, learner, {"q": query})  # never raises
+    hit = search.search(learner, learner, {"q": "triage"})[0]
     # SQLite shows the tag as text; PostgreSQL's headline drops HTML tags altogether. Neither runs it.
     assert "<script>" not in hit.snippet and "<mark>triage</mark>" in hit.snippet
 
@@ -96,20 +96,20 @@ def test_search_sees_edits_and_deletions(learner):
     services.update_lesson(made, {"happened_on": NOW.date(), "context": "", "what_failed": "Fresh phrasing",
                                   "what_tried": "", "try_next": "", "check_on": None, "shared": False},
                            {"system": ["kettle"]})
-    assert services.search(learner, learner, {"q": "old"}) == []
-    assert [h.lesson.id for h in services.search(learner, learner, {"q": "kettle"})] == [made.id]
+    assert search.search(learner, learner, {"q": "old"}) == []
+    assert [h.lesson.id for h in search.search(learner, learner, {"q": "kettle"})] == [made.id]
     services.delete_lesson(made)
-    assert services.search(learner, learner, {"q": "fresh"}) == []
+    assert search.search(learner, learner, {"q": "fresh"}) == []
 
 
 def test_search_filters_by_tag_and_status(learner):
     pager = lesson(learner, "Pager one", tags={"system": ["pager"]})
     lesson(learner, "Pager two", tags={"system": ["email"]})
     services.answer_check(pager, WORKED, "")
-    assert [h.lesson.id for h in services.search(learner, learner, {"q": "pager", "tags": {"system": "pager"}})] == [
+    assert [h.lesson.id for h in search.search(learner, learner, {"q": "pager", "tags": {"system": "pager"}})] == [
         pager.id]
-    assert [h.lesson.id for h in services.search(learner, learner, {"q": "", "status": WORKED})] == [pager.id]
-    assert len(services.search(learner, learner, {"q": "pager", "status": OPEN})) == 1
+    assert [h.lesson.id for h in search.search(learner, learner, {"q": "", "status": WORKED})] == [pager.id]
+    assert len(search.search(learner, learner, {"q": "pager", "status": OPEN})) == 1
 
 
 def test_a_coach_finds_only_shared_lessons_and_a_stranger_nothing(learner, make_user):
@@ -117,21 +117,21 @@ def test_a_coach_finds_only_shared_lessons_and_a_stranger_nothing(learner, make_
     link(coach, learner)
     lesson(learner, "Private triage lesson")
     shared = lesson(learner, "Shared triage lesson", shared=True)
-    assert [h.lesson.id for h in services.search(coach, learner, {"q": "triage"})] == [shared.id]
-    assert [h.lesson.id for h in services.search(coach, learner, {"q": ""})] == [shared.id]
+    assert [h.lesson.id for h in search.search(coach, learner, {"q": "triage"})] == [shared.id]
+    assert [h.lesson.id for h in search.search(coach, learner, {"q": ""})] == [shared.id]
     with pytest.raises(Exception) as refused:
-        services.search(stranger, learner, {"q": "triage"})
+        search.search(stranger, learner, {"q": "triage"})
     assert getattr(refused.value, "code", None) == 404
     other = make_user()
     lesson(other, "Someone else's triage")
-    assert [h.lesson.id for h in services.search(learner, learner, {"q": "triage"})] != []
-    assert all(h.lesson.learner_id == learner.id for h in services.search(learner, learner, {"q": "triage"}))
+    assert [h.lesson.id for h in search.search(learner, learner, {"q": "triage"})] != []
+    assert all(h.lesson.learner_id == learner.id for h in search.search(learner, learner, {"q": "triage"}))
 
 
 def test_highlight_escapes_everything_but_its_own_marks():
     marked = "a <b>bold</b> \x02<i>word</i>\x03 & more"
     expected = "a &lt;b&gt;bold&lt;/b&gt; <mark>&lt;i&gt;word&lt;/i&gt;</mark> &amp; more"
-    assert str(services.highlight(marked)) == expected
+    assert str(search.highlight(marked)) == expected
 
 
 # --- the 30-day check -------------------------------------------------------------------------------
@@ -199,7 +199,7 @@ def test_weekly_review_shows_the_week_checks_due_and_repeating_tags(learner, clo
     old.check_on = date(2026, 3, 6)
     db.session.commit()
 
-    review = services.weekly_review(learner, date(2026, 3, 4))
+    review = reviews.weekly_review(learner, date(2026, 3, 4))
 
     assert review.start == date(2026, 3, 2)
     assert [lesson.what_failed for lesson in review.lessons] == ["This week"]
@@ -213,7 +213,7 @@ def test_monthly_synthesis_counts_answers_and_recurring_root_causes(learner, clo
     services.answer_check(first, WORKED, "")
     services.answer_check(second, NOT_YET, "")
 
-    synthesis = services.monthly_synthesis(learner, date(2026, 3, 20))
+    synthesis = reviews.monthly_synthesis(learner, date(2026, 3, 20))
 
     assert synthesis.answer_counts == {WORKED: 1, NOT_YET: 1}
     assert [(tag.name, count) for tag, count in synthesis.repeats] == [("rushed", 2)]

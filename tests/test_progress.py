@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from failforward.calendar import week_bounds, week_start
 from failforward.ledger import progress
-from failforward.ledger.progress import WeekValue, aggregate, evaluate, week_bounds, week_start, weekly_values
+from failforward.ledger.progress import WeekValue, aggregate, evaluate, weekly_values
 
 ZONES = [ZoneInfo(name) for name in (
     "UTC", "Europe/Berlin", "America/New_York", "Pacific/Honolulu", "Pacific/Tongatapu", "Pacific/Auckland",

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from failforward.coaching.services import may_see_private
+from failforward.coaching.access import may_see_private
 from failforward.extensions import db
 from failforward.reflection import prompts, services
 from failforward.reflection.models import OwnPrompt

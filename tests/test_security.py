@@ -14,6 +14,7 @@ from failforward.accounts import services as accounts
 from failforward.accounts.models import PendingSignup, User
 from failforward.accounts.passwords import verify_password
 from failforward.accounts.services import start_session
+from failforward.coaching import access
 from failforward.coaching import services as coaching
 from failforward.coaching.models import CoachingLink, Contract, Invite
 from failforward.extensions import db
@@ -194,6 +195,7 @@ def build_full_world() -> SimpleNamespace:
     from failforward.goals import services as goals
     from failforward.mail.models import FAILED, OutboxMessage
     from failforward.mail.services import queue_mail
+    from failforward.study import answering
     from failforward.study import services as study
     from tests import factories
 
@@ -202,8 +204,9 @@ def build_full_world() -> SimpleNamespace:
     deck = study.create_deck(learner, learner, "Capitals", "")
     item = study.create_item(learner, deck, {"prompt": "Capital of France?", "answer": "Paris"})
     for _ in range(4):  # a leech
-        study.rate(learner, study.answer(learner, item, "Lyon", 4), 1, "related", "")
-    review = study.answer(learner, study.create_item(learner, deck, {"prompt": "Peru?", "answer": "Lima"}), "Lima", 3)
+        answering.rate(learner, answering.answer(learner, item, "Lyon", 4), 1, "related", "")
+    peru = study.create_item(learner, deck, {"prompt": "Peru?", "answer": "Lima"})
+    review = answering.answer(learner, peru, "Lima", 3)
     goal, other_goal = factories.make_goal(learner), factories.make_goal(learner, title="Write every day")
     drill, archived_drill = factories.make_drill(goal), factories.make_drill(goal, name="Old drill")
     goals.set_archived(archived_drill, True)
@@ -442,7 +445,7 @@ POSTS = {
         lambda w, c: db.session.get(Invite, w.invite) is None),
     "coaching.accept_invite": Post(
         "newcomer", lambda w: f"/invite/{w.invite_token}", lambda w: {},
-        lambda w, c: coaching.active_link(w.coach, w.newcomer) is not None),
+        lambda w, c: access.active_link(w.coach, w.newcomer) is not None),
     "coaching.accept_contract": Post(
         "learner", lambda w: f"/coaching/links/{w.link}/contract/accept", lambda w: {"version": "1"},
         lambda w, c: coaching.accepted_contract(db.session.get(CoachingLink, w.link)) is not None),
@@ -787,8 +790,8 @@ def test_extra_fields_on_coaching_forms_are_ignored(app, client):
     newcomer = app.test_client()
     sign_in(newcomer, w.newcomer)
     assert newcomer.post(f"/invite/{w.invite_token}", data=forged(w)).status_code == 303
-    link = coaching.active_link(w.coach, w.newcomer)
-    assert link is not None and coaching.active_link(w.coach, w.stranger) is None
+    link = access.active_link(w.coach, w.newcomer)
+    assert link is not None and access.active_link(w.coach, w.stranger) is None
 
     learner = app.test_client()
     sign_in(learner, w.learner)

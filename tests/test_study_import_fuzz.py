@@ -3,7 +3,7 @@
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from failforward.study import services
+from failforward.study import exchange, services
 
 LINE_BITS = st.sampled_from([b"\t", b",", b'"', b"\r", b"#separator:tab", b"#tags column:2", b"\x00", b"\xff",
                              "é🙂\u202e".encode(), b"front", b"back", b" "])
@@ -16,7 +16,7 @@ def expected_lines(data: bytes) -> int:
 
 
 def check(data: bytes) -> None:
-    preview = services.parse_import(data)
+    preview = exchange.parse_import(data)
     assert preview.lines == expected_lines(data)
     numbers = sorted(line.number for line in preview.good + preview.bad)
     assert numbers == list(range(1, preview.lines + 1))

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import event
 
 from failforward.extensions import db
-from failforward.study import services
+from failforward.study import answering, services
 from failforward.study.models import StudyItem, StudyReview, StudySettings
 from tests.factories import count, field_error, link, text
 
@@ -180,7 +180,7 @@ def test_export_downloads_the_deck(client, login, learner, deck):
 
 def test_another_learners_decks_items_reviews_and_stats_are_404(client, login, learner, deck, make_user):
     item = db.session.scalars(db.select(StudyItem)).one()
-    review = services.answer(learner, item, "Lyon", 3)
+    review = answering.answer(learner, item, "Lyon", 3)
     login(make_user())
     for path in (f"/study/decks/{deck.id}", f"/study/decks/{deck.id}/items/new", f"/study/items/{item.id}/edit",
                  f"/study/decks/{deck.id}/import", f"/study/decks/{deck.id}/export",
@@ -202,7 +202,7 @@ def test_a_coach_sees_stats_without_private_notes_and_adds_items(client, login, 
     coach = make_user(name="Casey Coach")
     link(coach, learner)
     item = db.session.scalars(db.select(StudyItem)).one()
-    services.rate(learner, services.answer(learner, item, "Lyon", 5), 1, "related", "a private thought")
+    answering.rate(learner, answering.answer(learner, item, "Lyon", 5), 1, "related", "a private thought")
     login(coach)
     stats = client.get(f"/study/learners/{learner.id}/stats")
     assert stats.status_code == 200 and "a private thought" not in text(stats) and "Lyon" not in text(stats)
@@ -224,7 +224,7 @@ def test_a_leech_is_offered_to_the_coach(client, login, learner, deck, make_user
     item = db.session.scalars(db.select(StudyItem)).one()
     for day in range(4):
         clock.set(MONDAY + timedelta(days=day))
-        services.rate(learner, services.answer(learner, item, "Lyon", 2), 1, "unknown", "")
+        answering.rate(learner, answering.answer(learner, item, "Lyon", 2), 1, "unknown", "")
     login(learner)
     stats = client.get(f"/study/learners/{learner.id}/stats")
     assert "Ask my coach about it" in text(stats)
@@ -262,7 +262,7 @@ def test_page_queries_do_not_grow_with_the_number_of_items(client, login, learne
     def grow(n: int) -> None:
         for i in range(n):
             item = services.create_item(learner, deck, {"prompt": f"Q{i}-{count(StudyItem)}", "answer": "A"})
-            services.rate(learner, services.answer(learner, item, "B", 5), 1, "related", "")
+            answering.rate(learner, answering.answer(learner, item, "B", 5), 1, "related", "")
 
     grow(2)
     before = {path: count_queries(client, path) for path in paths}

@@ -6,7 +6,8 @@ import pytest
 from fsrs import Card, Rating, Scheduler, State
 
 from failforward.extensions import db
-from failforward.study import services
+from failforward.study import answering, exchange, services
+from failforward.study import stats as study_stats
 from failforward.study.models import StudyItem, StudyReview
 from tests.factories import count, link
 
@@ -28,10 +29,10 @@ def add(deck, prompt="Capital of France?", answer="Paris", **fields):
 
 
 def study(learner, item, given, rating, confidence=3, error_class=None, note=""):
-    review = services.answer(learner, item, given, confidence)
+    review = answering.answer(learner, item, given, confidence)
     if rating == 1 and error_class is None:
         error_class = "related"
-    return services.rate(learner, review, rating, error_class, note)
+    return answering.rate(learner, review, rating, error_class, note)
 
 
 # --- FSRS ---------------------------------------------------------------------------------------
@@ -41,13 +42,13 @@ def test_the_card_state_round_trips_through_the_item_columns(deck, learner):
     study(learner, item, "Paris", 3)
     db.session.expire_all()
     item = db.session.get(StudyItem, item.id)
-    card = services.card_of(item)
+    card = answering.card_of(item)
     expected, _ = Scheduler().review_card(Card(card_id=item.id, due=MONDAY), Rating.Good, review_datetime=MONDAY,
                                           review_duration=0)
     assert card.to_dict() == expected.to_dict()
     assert card.due.tzinfo is UTC and card.last_review == MONDAY
-    services.store_card(item, card)
-    assert services.card_of(item).to_dict() == card.to_dict()
+    answering.store_card(item, card)
+    assert answering.card_of(item).to_dict() == card.to_dict()
 
 
 def test_every_review_is_logged_with_the_fsrs_rating_and_utc_times(deck, learner, clock):
@@ -79,19 +80,19 @@ def test_desired_retention_changes_the_interval(learner, make_user, deck):
 
 def test_rating_twice_changes_nothing(deck, learner):
     item = add(deck)
-    review = services.answer(learner, item, "Paris", 4)
-    assert services.answer(learner, item, "Paris", 4).id == review.id  # a double tap
-    services.rate(learner, review, 3, None, "")
+    review = answering.answer(learner, item, "Paris", 4)
+    assert answering.answer(learner, item, "Paris", 4).id == review.id  # a double tap
+    answering.rate(learner, review, 3, None, "")
     due = db.session.get(StudyItem, item.id).due
-    services.rate(learner, review, 1, "unknown", "")
+    answering.rate(learner, review, 1, "unknown", "")
     assert db.session.get(StudyItem, item.id).due == due and review.rating == 3
     assert count(StudyReview) == 1
 
 
 def test_again_needs_an_error_class(deck, learner):
-    review = services.answer(learner, add(deck), "Rome", 2)
+    review = answering.answer(learner, add(deck), "Rome", 2)
     with pytest.raises(services.StudyError):
-        services.rate(learner, review, 1, None, "")
+        answering.rate(learner, review, 1, None, "")
     assert review.rating is None
 
 
@@ -102,14 +103,14 @@ def test_due_items_come_first_then_new_ones_up_to_the_daily_limit(deck, learner,
     first, second, third, fourth = (add(deck, f"Q{i}", f"A{i}") for i in range(4))
     study(learner, first, "A0", 1)
     study(learner, second, "A1", 3)
-    queue = services.next_in_queue(learner)
+    queue = answering.next_in_queue(learner)
     assert queue.item is None and queue.new_left == 0  # two new items today: the limit
     clock.set(MONDAY + timedelta(days=1))
-    queue = services.next_in_queue(learner)
+    queue = answering.next_in_queue(learner)
     assert queue.due == 2 and queue.item.id == first.id  # overdue longest first
     study(learner, first, "A0", 3)
     study(learner, second, "A1", 3)
-    queue = services.next_in_queue(learner)
+    queue = answering.next_in_queue(learner)
     assert queue.item.id == third.id and queue.new_left == 2
     assert fourth.id not in {queue.item.id}
 
@@ -117,8 +118,8 @@ def test_due_items_come_first_then_new_ones_up_to_the_daily_limit(deck, learner,
 def test_a_waiting_answer_comes_back_before_anything_else(deck, learner):
     item = add(deck)
     add(deck, "Another", "One")
-    review = services.answer(learner, item, "Paris", 5)
-    queue = services.next_in_queue(learner)
+    review = answering.answer(learner, item, "Paris", 5)
+    queue = answering.next_in_queue(learner)
     assert queue.pending.id == review.id and queue.item is None
 
 
@@ -126,7 +127,7 @@ def test_the_queue_is_per_deck_when_asked(deck, learner):
     other = services.create_deck(learner, learner, "Verbs", "")
     add(deck)
     verb = add(other, "to be (fr)", "être")
-    assert services.next_in_queue(learner, other.id).item.id == verb.id
+    assert answering.next_in_queue(learner, other.id).item.id == verb.id
 
 
 def test_the_day_starts_in_the_learners_zone(make_user, clock):
@@ -137,9 +138,9 @@ def test_the_day_starts_in_the_learners_zone(make_user, clock):
     clock.set(datetime(2026, 3, 3, 7, 0, tzinfo=UTC))  # 23:00 on the 2nd in Los Angeles
     study(night_owl, first, "a", 3)
     clock.set(datetime(2026, 3, 3, 7, 30, tzinfo=UTC))  # still the 2nd there
-    assert services.next_in_queue(night_owl).new_left == 0
+    assert answering.next_in_queue(night_owl).new_left == 0
     clock.set(datetime(2026, 3, 3, 8, 30, tzinfo=UTC))  # 00:30 on the 3rd there
-    assert services.next_in_queue(night_owl).new_left == 1
+    assert answering.next_in_queue(night_owl).new_left == 1
 
 
 # --- comparing answers --------------------------------------------------------------------------
@@ -149,20 +150,20 @@ def test_the_day_starts_in_the_learners_zone(make_user, clock):
     ("new\tyork", "New York"), ("straße", "STRASSE"),
 ])
 def test_answers_match_leniently(given, expected):
-    assert services.answers_match(given, expected)
+    assert answering.answers_match(given, expected)
 
 
 @pytest.mark.parametrize(("given", "expected"), [("Pari", "Paris"), ("Lyon", "Paris"), ("", "Paris")])
 def test_different_answers_do_not_match(given, expected):
-    assert not services.answers_match(given, expected)
+    assert not answering.answers_match(given, expected)
 
 
 def test_the_reveal_marks_only_real_differences():
-    given, expected = services.compare("Pariss", "paris")
-    assert [p for p in given if p.changed] == [services.Piece("s", True)]
+    given, expected = answering.compare("Pariss", "paris")
+    assert [p for p in given if p.changed] == [answering.Piece("s", True)]
     assert not any(p.changed for p in expected)
     assert "".join(p.text for p in given) == "Pariss"
-    given, expected = services.compare("Lyon", "Paris")
+    given, expected = answering.compare("Lyon", "Paris")
     assert "".join(p.text for p in expected) == "Paris" and any(p.changed for p in expected)
 
 
@@ -181,7 +182,7 @@ ANKI = (
 
 
 def test_anki_import_keeps_good_lines_and_reports_bad_ones(deck):
-    preview = services.parse_import(ANKI, deck)
+    preview = exchange.parse_import(ANKI, deck)
     assert [(g.prompt, g.answer, g.tags) for g in preview.good] == [
         ("la maison", "the house", "fr nouns"), ("le chat", "the cat", "")]
     reasons = {line.number: line.problem for line in preview.bad}
@@ -193,11 +194,11 @@ def test_anki_import_keeps_good_lines_and_reports_bad_ones(deck):
 
 def test_csv_import_with_quotes_and_confirming_twice_adds_once(deck, learner):
     text = '"prompt with, comma",answer\n"quoted ""word""",yes,tag1\n"unclosed,answer\n'
-    first = services.import_items(learner, deck, text)
+    first = exchange.import_items(learner, deck, text)
     assert [(g.prompt, g.answer, g.tags) for g in first.good] == [
         ("prompt with, comma", "answer", ""), ('quoted "word"', "yes", "tag1")]
     assert [line.number for line in first.bad] == [3]
-    again = services.import_items(learner, deck, text)
+    again = exchange.import_items(learner, deck, text)
     assert not again.good and count(StudyItem) == len(first.good)
     assert any("Already" in line.problem for line in again.bad)
 
@@ -207,7 +208,7 @@ def test_export_round_trips_through_import(deck, learner):
     add(deck, 'Say "hi"', "bonjour, salut")
     for anki in (True, False):
         other = services.create_deck(learner, learner, f"Copy {anki}", "")
-        preview = services.import_items(learner, other, services.export_deck(deck, tab_separated=anki))
+        preview = exchange.import_items(learner, other, exchange.export_deck(deck, tab_separated=anki))
         assert [(g.prompt, g.answer, g.tags) for g in preview.good] == [
             ("Capital of Peru?", "Lima", "geo"), ('Say "hi"', "bonjour, salut", "")]
 
@@ -222,8 +223,8 @@ def test_four_failures_make_a_leech(deck, learner, clock):
         study(learner, item, "Lyon", 1, error_class="related")
     item = db.session.get(StudyItem, item.id)
     assert item.is_leech
-    assert [i.id for i in services.stats(learner).leeches] == [item.id]
-    services.share_leech(learner, item)
+    assert [i.id for i in study_stats.stats(learner).leeches] == [item.id]
+    answering.share_leech(learner, item)
     assert item.leech_shared_at == MONDAY + timedelta(days=3)
 
 
@@ -235,7 +236,7 @@ def test_stats_count_errors_that_became_knowledge_and_hypercorrection(deck, lear
     clock.set(MONDAY + timedelta(days=2))
     study(learner, wrong_then_right, "A1", 3)
     study(learner, wrong_twice, "z", 1, confidence=5, error_class="near_miss")
-    figures = services.stats(learner)
+    figures = study_stats.stats(learner)
     assert (figures.first_wrong, figures.first_wrong_recovered) == (2, 1)
     assert (figures.first_right, figures.first_right_still_right) == (1, 1)
     assert (figures.high_confidence_errors, figures.high_confidence_corrected) == (2, 1)
@@ -244,7 +245,7 @@ def test_stats_count_errors_that_became_knowledge_and_hypercorrection(deck, lear
     this_week = figures.weeks[-1]
     assert this_week.reviews == 5 and this_week.classes == {"near_miss": 1, "related": 1, "unrelated": 0,
                                                             "unknown": 1}
-    assert services.stats(learner, services.create_deck(learner, learner, "Empty", "").id).reviews == 0
+    assert study_stats.stats(learner, services.create_deck(learner, learner, "Empty", "").id).reviews == 0
 
 
 def test_a_coach_sees_the_stats_through_the_access_rule(deck, learner, make_user):

@@ -133,7 +133,3 @@ class SettingsForm(Form):
 
 for _kind, _label in OPTIONAL_KINDS.items():
     setattr(SettingsForm, SettingsForm.switch_name(_kind), BooleanField(_label))
-
-
-class ConfirmForm(Form):
-    """A form with only its CSRF token, for one-button actions such as signing out."""

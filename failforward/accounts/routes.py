@@ -7,7 +7,6 @@ from failforward.accounts import services
 from failforward.accounts.forms import (
     ChangeEmailForm,
     ChangePasswordForm,
-    ConfirmForm,
     DeleteAccountForm,
     LoginForm,
     ResetForm,
@@ -17,7 +16,7 @@ from failforward.accounts.forms import (
 )
 from failforward.accounts.models import OPTIONAL_KINDS
 from failforward.extensions import login_manager
-from failforward.signing import LinkError
+from failforward.forms import ConfirmForm
 from failforward.web import done, invalid, render, safe_next
 
 bp = Blueprint("accounts", __name__)
@@ -60,10 +59,7 @@ def sign_up_sent():
 
 def _finish_page(token: str, form: ConfirmForm, status: int = 200):
     """The page with the button that creates the account, or why its link cannot be used."""
-    try:
-        pending = services.pending_sign_up(token)
-    except LinkError as error:
-        return render("accounts/link_error.html", message=str(error)), 400
+    pending = services.pending_sign_up(token)
     return render("accounts/signup_finish.html", form=form, pending=pending, token=token, status=status)
 
 
@@ -79,10 +75,7 @@ def finish_sign_up(token: str):
     form = ConfirmForm()
     if not form.validate_on_submit():
         return _finish_page(token, form, status=422)
-    try:
-        user, next_path = services.finish_sign_up(token)
-    except LinkError as error:
-        return render("accounts/link_error.html", message=str(error)), 400
+    user, next_path = services.finish_sign_up(token)
     _sign_in(user)
     flash(f"Welcome, {user.name}. Your account is ready.", "success")
     return redirect(safe_next(next_path, url_for("home.index")), 303)
@@ -156,10 +149,7 @@ def send_reset():
 @bp.get("/reset/<token>")
 def reset(token: str):
     """The new-password form behind a reset link."""
-    try:
-        services.reset_link_user(token)
-    except LinkError as error:
-        return render("accounts/link_error.html", message=str(error)), 400
+    services.reset_link_user(token)
     return render("accounts/reset.html", form=ResetForm(), token=token)
 
 
@@ -167,13 +157,10 @@ def reset(token: str):
 def update_password_from_link(token: str):
     """Set the new password and sign in."""
     form = ResetForm()
-    try:
-        services.reset_link_user(token)
-        if not form.validate_on_submit():
-            return invalid("accounts/reset.html", form=form, token=token)
-        user = services.reset_password(token, form.password.data)
-    except LinkError as error:
-        return render("accounts/link_error.html", message=str(error)), 400
+    services.reset_link_user(token)
+    if not form.validate_on_submit():
+        return invalid("accounts/reset.html", form=form, token=token)
+    user = services.reset_password(token, form.password.data)
     _sign_in(user)
     flash("Your password is changed, and every other session is signed out.", "success")
     return redirect(url_for("home.index"), 303)
@@ -278,10 +265,7 @@ def delete():
 @bp.get("/unsubscribe/<token>")
 def confirm_unsubscribe(token: str):
     """Show what the link switches off (mail scanners open links; only the POST acts)."""
-    try:
-        user, kind = services.unsubscribe_target(token)
-    except LinkError as error:
-        return render("accounts/link_error.html", message=str(error)), 400
+    user, kind = services.unsubscribe_target(token)
     return render("accounts/unsubscribe.html", token=token, kind=OPTIONAL_KINDS[kind], done=False)
 
 
@@ -289,8 +273,5 @@ def confirm_unsubscribe(token: str):
 def unsubscribe(token: str):
     """Switch one kind of email off. The signed token is the authority: RFC 8058 one-click posts
     come from the mail provider, without our CSRF token or a session."""
-    try:
-        _user, kind = services.unsubscribe(token)
-    except LinkError as error:
-        return render("accounts/link_error.html", message=str(error)), 400
+    _user, kind = services.unsubscribe(token)
     return render("accounts/unsubscribe.html", token=token, kind=OPTIONAL_KINDS[kind], done=True)

@@ -2,7 +2,6 @@
 
 import secrets
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
 
@@ -18,6 +17,7 @@ from failforward.accounts.models import (
     UserSession,
 )
 from failforward.accounts.passwords import hash_password, verify_password
+from failforward.calendar import zone_of
 from failforward.extensions import db
 from failforward.mail.services import queue_mail
 from failforward.signing import LinkError, sign, unsign
@@ -102,7 +102,7 @@ def notify(user: User, kind: str, key: str, subject: str, template: str, **conte
     if kind not in OPTIONAL_KINDS or not wants(user, kind):
         return False
     url = absolute_url("accounts.unsubscribe", token=unsubscribe_token(user, kind))
-    zone = ZoneInfo(user.timezone)  # times in the email are shown in the recipient's zone
+    zone = zone_of(user)  # times in the email are shown in the recipient's zone
     body = render_template(f"mail/{template}.txt", user=user, zone=zone, unsubscribe_url=url, **context)
     return queue_mail(key, user.email, subject, body, kind=kind, unsubscribe_url=url, quiet_zone=zone) is not None
 

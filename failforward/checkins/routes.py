@@ -6,8 +6,7 @@ from flask_login import current_user, login_required
 
 from failforward.checkins import services
 from failforward.checkins.forms import CheckinForm
-from failforward.coaching.services import learner_or_404
-from failforward.signing import LinkError
+from failforward.coaching.access import learner_or_404
 from failforward.web import invalid, render
 
 bp = Blueprint("checkins", __name__)
@@ -16,20 +15,14 @@ bp = Blueprint("checkins", __name__)
 @bp.get("/checkins/answer/<token>")
 def answer_from_link(token: str):
     """The form behind the emailed link (mail scanners only GET; nothing changes here)."""
-    try:
-        checkin = services.open_checkin_from_token(token)
-    except LinkError as error:
-        return render("accounts/link_error.html", message=str(error)), 400
+    checkin = services.open_checkin_from_token(token)
     return render("checkins/answer.html", checkin=checkin, form=CheckinForm(obj=checkin), token=token)
 
 
 @bp.post("/checkins/answer/<token>")
 def save_from_link(token: str):
     """Save the answers; the link acts once, later changes need signing in."""
-    try:
-        checkin = services.open_checkin_from_token(token)
-    except LinkError as error:
-        return render("accounts/link_error.html", message=str(error)), 400
+    checkin = services.open_checkin_from_token(token)
     form = CheckinForm()
     if not form.validate_on_submit():
         return invalid("checkins/answer.html", checkin=checkin, form=form, token=token)

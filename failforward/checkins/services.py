@@ -12,12 +12,12 @@ from sqlalchemy import Row
 from failforward import clock
 from failforward.accounts.models import User
 from failforward.accounts.services import notify
+from failforward.calendar import week_bounds, week_start, zone_of
 from failforward.checkins.models import WeeklyCheckin
-from failforward.coaching.services import can_view_learner
+from failforward.coaching.access import can_view_learner
 from failforward.extensions import db
 from failforward.feedback.models import FeedbackRequest
 from failforward.goals.models import ACTIVE, Drill, Goal
-from failforward.ledger import progress
 from failforward.ledger.models import Rep
 from failforward.ledger.services import STATUS_WEEKS, goal_progress
 from failforward.lessons.models import OPEN, Lesson
@@ -36,8 +36,8 @@ def iso_week(monday: date) -> str:
 def due_moment(user: User | Row, now: datetime) -> tuple[datetime, date]:
     """When this week's check-in is due for the person (their day and hour, their zone), and the Monday.
     `user` may be a row of those columns (due_users reads only them)."""
-    zone = ZoneInfo(user.timezone)
-    monday = progress.week_start(now, zone)
+    zone = zone_of(user)
+    monday = week_start(now, zone)
     day = monday + timedelta(days=user.checkin_weekday)
     return datetime.combine(day, time(user.checkin_hour), tzinfo=zone), monday
 
@@ -96,7 +96,7 @@ def summaries(people: list[tuple[User, date]]) -> dict[int, WeekSummary]:
         result[learner_id].planned_minutes = int(planned_minutes or 0)
     for (zone_name, monday), users in by_zone.items():
         zone = ZoneInfo(zone_name)
-        start, end = progress.week_bounds(monday - timedelta(weeks=1), zone)
+        start, end = week_bounds(monday - timedelta(weeks=1), zone)
         group = [u.id for u in users]
         for learner_id, count, minutes in db.session.execute(
                 db.select(Rep.learner_id, db.func.count(), db.func.coalesce(db.func.sum(Rep.duration_minutes), 0))

@@ -1,12 +1,11 @@
 """Coaching pages: roster and coaches, invites, the learning contract, ending a link."""
 
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, flash, redirect, url_for
 from flask_login import current_user, login_required
 
-from failforward.accounts.forms import ConfirmForm
-from failforward.coaching import services
+from failforward.coaching import access, services
 from failforward.coaching.forms import AcceptContractForm, ContractForm, InviteForm
-from failforward.signing import LinkError
+from failforward.forms import ConfirmForm
 from failforward.web import done, invalid, render
 
 bp = Blueprint("coaching", __name__)
@@ -18,23 +17,11 @@ def coaching_globals() -> dict:
     return {"is_coach": lambda: services.is_coach(current_user)}
 
 
-def _index_page(invite_form: InviteForm, status: int = 200):
-    return render(
-        "coaching/index.html",
-        status=status,
-        roster=services.roster(current_user),
-        coaches=services.coaches_of(current_user),
-        invites=services.open_invites(current_user),
-        invite_form=invite_form,
-        invite_url=services.invite_url,
-    )
-
-
 @bp.get("/coaching")
 @login_required
 def index():
     """Your learners, your coaches, and open invites."""
-    return _index_page(InviteForm())
+    return render("coaching/index.html", **vars(services.coaching_page(current_user)), invite_form=InviteForm())
 
 
 @bp.post("/coaching/invites")
@@ -43,7 +30,7 @@ def create_invite():
     """Create an invite link (and email it when an address is given)."""
     form = InviteForm()
     if not form.validate_on_submit():
-        return _index_page(form, status=422)
+        return invalid("coaching/index.html", **vars(services.coaching_page(current_user)), invite_form=form)
     invite = services.create_invite(current_user, form.email.data or None)
     flash("Invite ready. Copy the link below and send it to your learner." if not invite.email
           else f"Invite emailed to {invite.email}. You can also copy the link below.", "success")
@@ -62,10 +49,7 @@ def withdraw_invite(invite_id: int):
 
 def _invite_page(token: str, form: ConfirmForm, status: int = 200):
     """The invite with its accept button, what stops this person accepting, or why the link is dead."""
-    try:
-        invite = services.invite_from_token(token)
-    except LinkError as error:
-        return render("accounts/link_error.html", message=str(error)), 400
+    invite = services.invite_from_token(token)
     problem = None
     if current_user.is_authenticated:
         try:
@@ -90,8 +74,6 @@ def accept_invite(token: str):
         return _invite_page(token, form, status=422)
     try:
         link = services.accept_invite(token, current_user)
-    except LinkError as error:
-        return render("accounts/link_error.html", message=str(error)), 400
     except services.CoachingError as error:
         flash(str(error), "error")
         return redirect(url_for("coaching.index"), 303)
@@ -103,18 +85,15 @@ def accept_invite(token: str):
 @login_required
 def show(link_id: int):
     """A link's learning contract, with accept or edit, and ending the link."""
-    link = services.link_or_404(current_user, link_id)
-    contract = services.current_contract(link)
-    return render("coaching/show.html", link=link, contract=contract,
-                  in_force=services.accepted_contract(link),
-                  accept_form=AcceptContractForm(version=contract.version))
+    page = services.contract_page(current_user, link_id)
+    return render("coaching/show.html", **vars(page), accept_form=AcceptContractForm(version=page.contract.version))
 
 
 @bp.post("/coaching/links/<int:link_id>/contract/accept")
 @login_required
 def accept_contract(link_id: int):
     """The learner accepts the current version of the contract."""
-    link = services.link_or_404(current_user, link_id)
+    link = access.link_or_404(current_user, link_id)
     form = AcceptContractForm()
     if form.validate_on_submit():
         try:
@@ -129,9 +108,7 @@ def accept_contract(link_id: int):
 @login_required
 def edit_contract(link_id: int):
     """The coach's form for proposing a changed contract."""
-    link = services.link_or_404(current_user, link_id)
-    if link.coach_id != current_user.id or not link.active:
-        abort(404)
+    link = access.coached_link_or_404(current_user, link_id)
     return render("coaching/contract_form.html", link=link, form=ContractForm(obj=services.current_contract(link)))
 
 
@@ -139,9 +116,7 @@ def edit_contract(link_id: int):
 @login_required
 def update_contract(link_id: int):
     """Propose the changed contract; the learner must accept it again."""
-    link = services.link_or_404(current_user, link_id)
-    if link.coach_id != current_user.id or not link.active:
-        abort(404)
+    link = access.coached_link_or_404(current_user, link_id)
     form = ContractForm()
     if not form.validate_on_submit():
         return invalid("coaching/contract_form.html", link=link, form=form)
@@ -154,7 +129,7 @@ def update_contract(link_id: int):
 @login_required
 def confirm_end(link_id: int):
     """Ask before ending a link."""
-    link = services.link_or_404(current_user, link_id)
+    link = access.link_or_404(current_user, link_id)
     return render("coaching/end.html", link=link, form=ConfirmForm())
 
 
@@ -162,7 +137,7 @@ def confirm_end(link_id: int):
 @login_required
 def end(link_id: int):
     """End the link; the coach loses access at once."""
-    link = services.link_or_404(current_user, link_id)
+    link = access.link_or_404(current_user, link_id)
     form = ConfirmForm()
     if not form.validate_on_submit():
         return invalid("coaching/end.html", link=link, form=form)

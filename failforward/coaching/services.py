@@ -1,12 +1,14 @@
-"""Invites, links, contracts, and the one access rule: who may see a learner's data."""
+"""Invites, links and contracts (the access rule is in coaching/access.py)."""
 
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import abort, current_app, render_template
 
 from failforward import clock
 from failforward.accounts.models import User
+from failforward.coaching.access import active_link, link_or_404
 from failforward.coaching.models import CoachingLink, Contract, Invite
 from failforward.extensions import db
 from failforward.mail.services import queue_mail
@@ -37,73 +39,6 @@ DEFAULT_CONTRACT = {
 
 class CoachingError(Exception):
     """A refusal to show to the person, e.g. an invite that cannot be accepted."""
-
-
-# --- access -----------------------------------------------------------------------------------
-
-def active_link(coach_id: int, learner_id: int) -> CoachingLink | None:
-    """The active link between this coach and this learner, if there is one."""
-    return db.session.scalar(
-        db.select(CoachingLink).where(
-            CoachingLink.coach_id == coach_id,
-            CoachingLink.learner_id == learner_id,
-            CoachingLink.ended_at.is_(None),
-        )
-    )
-
-
-def can_view_learner(viewer: User, learner_id: int) -> bool:
-    """May this viewer see this learner's goals, drills, reps and feedback? (Self, or an active coach.)"""
-    return viewer.id == learner_id or active_link(viewer.id, learner_id) is not None
-
-
-def learner_or_404(viewer: User, learner_id: int) -> User:
-    """The learner, when the viewer may see their data; a 404 otherwise (existence must not leak)."""
-    learner = db.session.get(User, learner_id)
-    if learner is None or not can_view_learner(viewer, learner_id):
-        abort(404)
-    return learner
-
-
-def learners_record_or_404(viewer: User, model: type, record_id: int):
-    """A record of a learner's (anything with a learner_id) that the viewer may see: the learner,
-    or an active coach. A 404 for anyone else."""
-    record = db.session.get(model, record_id)
-    if record is None or not can_view_learner(viewer, record.learner_id):
-        abort(404)
-    return record
-
-
-def own_record_or_404(viewer: User, model: type, record_id: int):
-    """A record of the viewer's own (only its learner changes it); a 404 for anyone else."""
-    record = db.session.get(model, record_id)
-    if record is None or record.learner_id != viewer.id:
-        abort(404)
-    return record
-
-
-def may_see_private(viewer: User, record) -> bool:
-    """A private record (a reflection, a lesson): its learner always; an active coach only once the
-    learner shared this one."""
-    if viewer.id == record.learner_id:
-        return True
-    return record.shared and active_link(viewer.id, record.learner_id) is not None
-
-
-def private_record_or_404(viewer: User, model: type, record_id: int):
-    """A private record the viewer may see; a 404 for anyone else, an unshared one's coach too."""
-    record = db.session.get(model, record_id)
-    if record is None or not may_see_private(viewer, record):
-        abort(404)
-    return record
-
-
-def link_or_404(viewer: User, link_id: int) -> CoachingLink:
-    """A link the viewer is a party to (active or ended); a 404 for anyone else."""
-    link = db.session.get(CoachingLink, link_id)
-    if link is None or viewer.id not in (link.coach_id, link.learner_id):
-        abort(404)
-    return link
 
 
 # --- lists --------------------------------------------------------------------------------------
@@ -156,6 +91,21 @@ def open_invites(coach: User) -> list[Invite]:
 def invite_token(invite: Invite) -> str:
     """The signed token that opens an invite."""
     return sign("coach-invite", {"i": invite.id, "n": invite.nonce})
+
+
+@dataclass(frozen=True)
+class CoachingPage:
+    """The coaching page: the person's learners, their coaches, and the invites still open, with their links."""
+
+    roster: list[CoachingLink]
+    coaches: list[CoachingLink]
+    invites: list[tuple[Invite, str]]
+
+
+def coaching_page(person: User) -> CoachingPage:
+    """What the coaching page shows `person`."""
+    return CoachingPage(roster=roster(person), coaches=coaches_of(person),
+                        invites=[(invite, invite_url(invite)) for invite in open_invites(person)])
 
 
 def invite_url(invite: Invite) -> str:
@@ -245,6 +195,21 @@ def current_contract(link: CoachingLink) -> Contract:
     return db.session.scalar(
         db.select(Contract).where(Contract.link_id == link.id).order_by(Contract.version.desc()).limit(1)
     )
+
+
+@dataclass(frozen=True)
+class ContractPage:
+    """A link with the contract's newest version and the one in force (they differ while a change waits)."""
+
+    link: CoachingLink
+    contract: Contract
+    in_force: Contract | None
+
+
+def contract_page(viewer: User, link_id: int) -> ContractPage:
+    """A link the viewer is a party to, with its contract; a 404 for anyone else."""
+    link = link_or_404(viewer, link_id)
+    return ContractPage(link=link, contract=current_contract(link), in_force=accepted_contract(link))
 
 
 def accepted_contract(link: CoachingLink) -> Contract | None:

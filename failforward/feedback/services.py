@@ -3,20 +3,16 @@
 import functools
 from dataclasses import dataclass
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from flask import abort
 
 from failforward import clock
 from failforward.accounts.models import EmailSwitch, User
 from failforward.accounts.services import notify, wants
+from failforward.calendar import zone_of
+from failforward.coaching.access import active_link, learners_record_or_404
 from failforward.coaching.models import CoachingLink
-from failforward.coaching.services import (
-    active_link,
-    coaches_of,
-    feedback_due_hours,
-    learners_record_or_404,
-)
+from failforward.coaching.services import coaches_of, feedback_due_hours
 from failforward.database import UtcDateTime, hours_between
 from failforward.extensions import db
 from failforward.feedback.models import FeedbackMessage, FeedbackRequest, request_reps, waiting
@@ -269,7 +265,7 @@ def create_due_digests(now) -> int:
         .where(EmailSwitch.kind == "feedback-digest", EmailSwitch.enabled.is_(True))))
     sent = 0
     for coach in coaches:
-        zone = ZoneInfo(coach.timezone)
+        zone = zone_of(coach)
         local = now.astimezone(zone)
         # Not before 08:00, and not in the evening's quiet hours either: a digest written then would
         # wait until 07:00 and arrive an hour before the next morning's one.

@@ -4,8 +4,7 @@ reps, is the ledger's: see failforward/ledger/routes.py.)"""
 from flask import Blueprint, flash, redirect, url_for
 from flask_login import current_user, login_required
 
-from failforward.accounts.forms import ConfirmForm
-from failforward.forms import choices
+from failforward.forms import ConfirmForm, choices
 from failforward.goals import services
 from failforward.goals.forms import CopyDrillForm, DrillForm, GoalForm, GoalStatusForm
 from failforward.web import invalid, render

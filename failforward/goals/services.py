@@ -1,12 +1,12 @@
 """Goal and drill rules: who may see or change them, creating, editing, archiving, copying."""
 
-from zoneinfo import ZoneInfo
 
 from flask import abort
 
 from failforward import clock
 from failforward.accounts.models import User
-from failforward.coaching.services import learners_record_or_404, own_record_or_404
+from failforward.calendar import today_for
+from failforward.coaching.access import learners_record_or_404, own_record_or_404
 from failforward.extensions import db
 from failforward.goals.models import ACTIVE, DROPPED, REACHED, Drill, Goal
 
@@ -87,7 +87,7 @@ def set_status(goal: Goal, status: str, drop_reason: str | None = None) -> None:
     goal.status = status
     goal.drop_reason = drop_reason if status == DROPPED else None
     if status == REACHED and goal.reached_on is None:
-        goal.reached_on = clock.now().astimezone(ZoneInfo(goal.learner.timezone)).date()  # the learner's today
+        goal.reached_on = today_for(goal.learner)
     if status == ACTIVE:
         goal.reached_on = None
     db.session.commit()

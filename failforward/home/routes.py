@@ -3,6 +3,7 @@
 from flask import Blueprint
 from flask_login import current_user
 
+from failforward.calendar import zone_of
 from failforward.coaching import services as coaching
 from failforward.goals import services as goals
 from failforward.ledger import services as ledger
@@ -22,7 +23,7 @@ def index():
     return render(
         "home/index.html",
         goals=active,
-        progress=ledger.goal_progress(active, ledger.zone_of(current_user), ledger.STATUS_WEEKS),
+        progress=ledger.goal_progress(active, zone_of(current_user), ledger.STATUS_WEEKS),
         coaches=coaching.coaches_of(current_user),
         roster=coaching.roster(current_user),
         checks=lessons.due_checks(current_user),

@@ -7,9 +7,10 @@ ISO weeks start on Monday at local midnight; the current week is "in progress" a
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from failforward.calendar import week_start
 from failforward.goals.models import LOWER
 
 CHART_WEEKS = 12
@@ -48,19 +49,6 @@ class Progress:
     @property
     def current(self) -> WeekValue | None:
         return self.weeks[-1] if self.weeks else None
-
-
-def week_start(moment: datetime, zone: ZoneInfo) -> date:
-    """The Monday (local date) of the ISO week a UTC moment falls in, in `zone`."""
-    local = moment.astimezone(zone).date()
-    return local - timedelta(days=local.weekday())
-
-
-def week_bounds(monday: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """The UTC instants at which a local week starts and the next one starts (DST-safe)."""
-    start = datetime.combine(monday, time(0), tzinfo=zone).astimezone(UTC)
-    end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=zone).astimezone(UTC)
-    return start, end
 
 
 def aggregate(values: list[float], how: str, direction: str) -> float | None:

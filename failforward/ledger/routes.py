@@ -4,9 +4,10 @@ and a goal's page with its weeks against the target."""
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from failforward.accounts.forms import ConfirmForm
-from failforward.coaching.services import learner_or_404
+from failforward.calendar import zone_of
+from failforward.coaching.access import learner_or_404
 from failforward.database import writes_done
+from failforward.forms import ConfirmForm
 from failforward.goals import services as goals
 from failforward.ledger import progress, services
 from failforward.ledger.forms import RepForm
@@ -20,7 +21,7 @@ def quick_log_context(form: RepForm | None = None) -> dict:
     """What the quick-log card needs: the drills, a fresh form (last drill picked), today's reps."""
     drills = goals.active_drills(current_user)
     if form is None:
-        form = RepForm(formdata=None, drills=drills, zone=services.zone_of(current_user))
+        form = RepForm(formdata=None, drills=drills, zone=zone_of(current_user))
         loggable = {d.id for d in drills}  # the last-used drill may be archived or on a paused goal since
         wanted = (request.args.get("drill", type=int), services.last_used_drill_id(current_user))
         form.drill_id.data = next((d for d in wanted if d in loggable), drills[0].id if drills else None)
@@ -41,7 +42,7 @@ def new():
 def create():
     """Save a rep; a double tap saves once. htmx gets the card back with the new row in place."""
     drills = goals.active_drills(current_user)
-    form = RepForm(drills=drills, zone=services.zone_of(current_user))
+    form = RepForm(drills=drills, zone=zone_of(current_user))
     if not form.validate_on_submit():
         return invalid("ledger/new.html", "ledger/_quick_log.html", **quick_log_context(form))
     drill = goals.own_drill_or_404(current_user, form.drill_id.data)
@@ -61,8 +62,8 @@ def edit(rep_id: int):
     rep = services.own_rep_or_404(current_user, rep_id)
     if not rep.editable:
         abort(403, "This rep was logged more than 24 hours ago and is now part of the record.")
-    form = RepForm(obj=rep, drills=_drills_for(rep), zone=services.zone_of(current_user),
-                   data={"performed_at": rep.performed_at.astimezone(services.zone_of(current_user)).replace(
+    form = RepForm(obj=rep, drills=_drills_for(rep), zone=zone_of(current_user),
+                   data={"performed_at": rep.performed_at.astimezone(zone_of(current_user)).replace(
                        tzinfo=None, second=0, microsecond=0)})
     return render("ledger/edit.html", form=form, rep=rep)
 
@@ -77,7 +78,7 @@ def _drills_for(rep):
 def update(rep_id: int):
     """Save changes to a rep."""
     rep = services.own_rep_or_404(current_user, rep_id)
-    form = RepForm(drills=_drills_for(rep), zone=services.zone_of(current_user))
+    form = RepForm(drills=_drills_for(rep), zone=zone_of(current_user))
     if not form.validate_on_submit():
         return invalid("ledger/edit.html", form=form, rep=rep)
     services.update_rep(rep, goals.own_drill_or_404(current_user, form.drill_id.data), form.fields_dict())
@@ -124,7 +125,7 @@ def goals_index():
     """Your goals with how many weeks each has held its target."""
     mine = goals.goals_of(current_user)
     return render("goals/index.html", goals=mine, learner=current_user,
-                  progress=services.goal_progress(mine, services.zone_of(current_user), services.STATUS_WEEKS))
+                  progress=services.goal_progress(mine, zone_of(current_user), services.STATUS_WEEKS))
 
 
 @bp.get("/learners/<int:learner_id>/goals")
@@ -134,7 +135,7 @@ def learner_goals(learner_id: int):
     learner = learner_or_404(current_user, learner_id)
     theirs = goals.goals_of(learner)
     return render("goals/index.html", goals=theirs, learner=learner,
-                  progress=services.goal_progress(theirs, services.zone_of(learner), services.STATUS_WEEKS))
+                  progress=services.goal_progress(theirs, zone_of(learner), services.STATUS_WEEKS))
 
 
 @bp.get("/goals/<int:goal_id>")
@@ -142,7 +143,7 @@ def learner_goals(learner_id: int):
 def goal(goal_id: int):
     """A goal: its rule, weeks held, the weekly chart, its drills and latest reps."""
     goal = goals.goal_or_404(current_user, goal_id)
-    state = services.goal_progress([goal], services.zone_of(goal.learner))[goal.id]
+    state = services.goal_progress([goal], zone_of(goal.learner))[goal.id]
     return render("goals/show.html", goal=goal, state=state,
                   chart=progress.chart(state.weeks, goal.target, goal.baseline),
                   drills=goals.drills_of(goal, include_archived=True), reps=services.recent_reps(goal),

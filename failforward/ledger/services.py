@@ -1,7 +1,7 @@
 """Logging reps (idempotent), the 24-hour edit window, ledger weeks, and goal progress."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import abort
@@ -9,7 +9,8 @@ from sqlalchemy.exc import IntegrityError
 
 from failforward import clock
 from failforward.accounts.models import User
-from failforward.coaching.services import learners_record_or_404, own_record_or_404
+from failforward.calendar import day_start, today_in, week_bounds, week_start, zone_of
+from failforward.coaching.access import learners_record_or_404, own_record_or_404
 from failforward.extensions import db
 from failforward.goals.models import ACTIVE, LOWER, REACHED, Drill, Goal
 from failforward.ledger import progress
@@ -28,11 +29,6 @@ def rep_or_404(viewer: User, rep_id: int) -> Rep:
 def own_rep_or_404(viewer: User, rep_id: int) -> Rep:
     """A rep the viewer logged."""
     return own_record_or_404(viewer, Rep, rep_id)
-
-
-def zone_of(user: User) -> ZoneInfo:
-    """The person's time zone."""
-    return ZoneInfo(user.timezone)
 
 
 def auto_outcome(goal: Goal, value: float) -> str:
@@ -113,8 +109,7 @@ def last_used_drill_id(learner: User) -> int | None:
 def todays_reps(learner: User, limit: int | None = None) -> list[Rep]:
     """Reps performed today in the learner's time zone, newest first (the latest `limit` of them)."""
     zone = zone_of(learner)
-    today = clock.now().astimezone(zone).date()
-    start = datetime.combine(today, datetime.min.time(), tzinfo=zone)
+    start = day_start(today_in(zone), zone)
     return list(db.session.scalars(
         db.select(Rep).where(Rep.learner_id == learner.id, Rep.performed_at >= start)
         .order_by(Rep.performed_at.desc()).limit(limit).options(db.joinedload(Rep.drill))))
@@ -123,7 +118,7 @@ def todays_reps(learner: User, limit: int | None = None) -> list[Rep]:
 # --- weeks and progress ---------------------------------------------------------------------------
 
 def _window_start(zone: ZoneInfo, weeks: int) -> date:
-    return progress.week_start(clock.now(), zone) - timedelta(weeks=weeks - 1)
+    return week_start(clock.now(), zone) - timedelta(weeks=weeks - 1)
 
 
 def goal_progress(goals: list[Goal], zone: ZoneInfo, weeks: int = progress.CHART_WEEKS) -> dict[int, progress.Progress]:
@@ -133,7 +128,7 @@ def goal_progress(goals: list[Goal], zone: ZoneInfo, weeks: int = progress.CHART
         return {}
     window = max(weeks, max(g.weeks_required for g in goals) + 1)
     first = _window_start(zone, window)
-    since, _ = progress.week_bounds(first, zone)
+    since, _ = week_bounds(first, zone)
     rows = db.session.execute(
         db.select(Rep.goal_id, Rep.performed_at, Rep.value, Rep.duration_minutes)
         .where(Rep.goal_id.in_([g.id for g in goals]), Rep.performed_at >= since))
@@ -143,7 +138,7 @@ def goal_progress(goals: list[Goal], zone: ZoneInfo, weeks: int = progress.CHART
     now = clock.now()
     result = {}
     for goal in goals:
-        created = progress.week_start(goal.created_at, zone)
+        created = week_start(goal.created_at, zone)
         weekly = progress.weekly_values(by_goal[goal.id], how=goal.aggregation, direction=goal.direction,
                                         target=goal.target, zone=zone, first_week=max(first, created), now=now)
         result[goal.id] = progress.evaluate(weekly, goal.weeks_required)
@@ -188,10 +183,10 @@ def ledger_page(learner: User, page: int, goal_id: int | None = None,
     """Four local weeks of reps per page, newest first, filtered by goal or drill, and whether
     anything older exists. Never loads the whole history."""
     zone = zone_of(learner)
-    newest = progress.week_start(clock.now(), zone) - timedelta(weeks=LEDGER_WEEKS_PER_PAGE * (page - 1))
+    newest = week_start(clock.now(), zone) - timedelta(weeks=LEDGER_WEEKS_PER_PAGE * (page - 1))
     oldest = newest - timedelta(weeks=LEDGER_WEEKS_PER_PAGE - 1)
-    since, _ = progress.week_bounds(oldest, zone)
-    _, until = progress.week_bounds(newest, zone)
+    since, _ = week_bounds(oldest, zone)
+    _, until = week_bounds(newest, zone)
     mine = db.select(Rep).where(Rep.learner_id == learner.id)
     if goal_id:
         mine = mine.where(Rep.goal_id == goal_id)
@@ -201,7 +196,7 @@ def ledger_page(learner: User, page: int, goal_id: int | None = None,
              .order_by(Rep.performed_at.desc()).options(db.joinedload(Rep.drill)))
     weeks: dict[date, list[Rep]] = {newest - timedelta(weeks=i): [] for i in range(LEDGER_WEEKS_PER_PAGE)}
     for rep in db.session.scalars(shown):
-        weeks[progress.week_start(rep.performed_at, zone)].append(rep)
+        weeks[week_start(rep.performed_at, zone)].append(rep)
     older = db.session.scalar(mine.with_only_columns(Rep.id).where(Rep.performed_at < since).limit(1))
     return [LedgerWeek(start, reps) for start, reps in weeks.items()], older is not None
 

@@ -3,7 +3,7 @@ later), its tags of three kinds, the answers to its check, coach comments, and t
 
 from datetime import date, datetime
 
-from sqlalchemy import DDL, Boolean, Column, Date, ForeignKey, Index, String, Table, Text, UniqueConstraint, event
+from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from failforward import clock
@@ -106,39 +106,3 @@ class LessonComment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
 
     author: Mapped[User | None] = relationship()
-
-
-# --- the search index ---------------------------------------------------------------------------
-# SQLite: an external-content FTS5 table over the lesson's text columns, kept in step by triggers.
-# PostgreSQL: a GIN index on the same document as the search query uses (SEARCH_DOCUMENT), so the
-# planner can use it. Both are attached to the lesson table, so db.create_all (tests) builds them;
-# the migration that adds the table must run the same statements (see FTS_STATEMENTS).
-FTS_COLUMNS = ("context", "what_failed", "what_tried", "try_next", "tags_text")
-SEARCH_DOCUMENT = " || ' ' || ".join(f"coalesce({name}, '')" for name in FTS_COLUMNS)
-_new = ", ".join(f"new.{name}" for name in FTS_COLUMNS)
-_old = ", ".join(f"old.{name}" for name in FTS_COLUMNS)
-_cols = ", ".join(FTS_COLUMNS)
-# Built by FTS_STATEMENTS, outside the metadata: migrations leave them to those statements.
-SEARCH_OBJECTS = frozenset({"lesson_fts", "ix_lesson_search"})
-FTS_STATEMENTS = {
-    "sqlite": [
-        f"CREATE VIRTUAL TABLE IF NOT EXISTS lesson_fts USING fts5({_cols}, content='lesson', content_rowid='id', "
-        "tokenize='unicode61 remove_diacritics 2')",
-        f"CREATE TRIGGER IF NOT EXISTS lesson_fts_insert AFTER INSERT ON lesson BEGIN "
-        f"INSERT INTO lesson_fts(rowid, {_cols}) VALUES (new.id, {_new}); END",
-        f"CREATE TRIGGER IF NOT EXISTS lesson_fts_delete AFTER DELETE ON lesson BEGIN "
-        f"INSERT INTO lesson_fts(lesson_fts, rowid, {_cols}) VALUES ('delete', old.id, {_old}); END",
-        f"CREATE TRIGGER IF NOT EXISTS lesson_fts_update AFTER UPDATE OF {_cols} ON lesson BEGIN "
-        f"INSERT INTO lesson_fts(lesson_fts, rowid, {_cols}) VALUES ('delete', old.id, {_old}); "
-        f"INSERT INTO lesson_fts(rowid, {_cols}) VALUES (new.id, {_new}); END",
-    ],
-    "postgresql": [
-        f"CREATE INDEX IF NOT EXISTS ix_lesson_search ON lesson USING gin "
-        f"(to_tsvector('english'::regconfig, {SEARCH_DOCUMENT}))",
-    ],
-}
-for _dialect, _statements in FTS_STATEMENTS.items():
-    for _statement in _statements:
-        event.listen(Lesson.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))
-# The FTS table is not in the metadata, so drop_all would leave it behind, pointing at nothing.
-event.listen(Lesson.__table__, "after_drop", DDL("DROP TABLE IF EXISTS lesson_fts").execute_if(dialect="sqlite"))

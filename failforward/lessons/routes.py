@@ -6,9 +6,10 @@ from datetime import date, timedelta
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from failforward.accounts.forms import ConfirmForm
-from failforward.coaching.services import learner_or_404
-from failforward.lessons import services
+from failforward.calendar import today_for
+from failforward.coaching.access import learner_or_404
+from failforward.forms import ConfirmForm
+from failforward.lessons import reviews, search, services
 from failforward.lessons.forms import SOURCES, CheckForm, CommentForm, LessonForm, SearchForm
 from failforward.lessons.models import DID_NOT, STATUSES, TAG_KINDS
 from failforward.reflection import services as reflection
@@ -33,7 +34,7 @@ def _check_form_global(lesson) -> CheckForm:
 def _search(learner):
     form = SearchForm(formdata=request.args, tags=services.tags_of(learner))
     filters = form.filters() if form.validate() else {"q": ""}
-    return form, services.search(current_user, learner, filters), filters
+    return form, search.search(current_user, learner, filters), filters
 
 
 @bp.get("/lessons")
@@ -69,7 +70,7 @@ def _source() -> tuple[str, int] | None:
 def new():
     """Write a lesson; from a rep, reflection, routine, feedback answer or a check, it starts filled in."""
     source = _source()
-    today = services.today_for(current_user)
+    today = today_for(current_user)
     form = LessonForm(formdata=None, today=today, data={"happened_on": today, **services.prefill(current_user, source)})
     form.source.data = f"{source[0]}:{source[1]}" if source else ""
     return render("lessons/new.html", form=form)
@@ -79,7 +80,7 @@ def new():
 @login_required
 def create():
     """Save the lesson once (a double tap saves one); its check comes 30 days later."""
-    form = LessonForm(today=services.today_for(current_user))
+    form = LessonForm(today=today_for(current_user))
     if not form.validate_on_submit():
         return invalid("lessons/new.html", "lessons/_form.html", form=form)
     lesson, created = services.create_lesson(current_user, form.fields_dict(), form.tags_dict(), form.source_ref(),
@@ -102,7 +103,7 @@ def show(lesson_id: int):
 def _edit_form(lesson, formdata=True) -> LessonForm:
     tags = {f"{name}_tags": ", ".join(t.name for t in lesson.tags_of(kind))
             for name, kind in (("system", "system"), ("root_cause", "root-cause"), ("metric", "metric"))}
-    today = services.today_for(current_user)
+    today = today_for(current_user)
     if formdata:
         return LessonForm(today=today, current_check=lesson.check_on)
     return LessonForm(formdata=None, obj=lesson, today=today, current_check=lesson.check_on, data=tags)
@@ -203,8 +204,8 @@ def _day(value: str | None, fallback: date) -> date:
 @login_required
 def review():
     """The weekly review (about 30 minutes): the week's lessons, checks due, and what repeats. Printable."""
-    start = _day(request.args.get("week"), services.today_for(current_user))
-    return render("lessons/review.html", review=services.weekly_review(current_user, start), kinds=TAG_KINDS,
+    start = _day(request.args.get("week"), today_for(current_user))
+    return render("lessons/review.html", review=reviews.weekly_review(current_user, start), kinds=TAG_KINDS,
                   timedelta_week=timedelta(weeks=1), one_day=timedelta(days=1))
 
 
@@ -213,6 +214,6 @@ def review():
 def month():
     """The monthly synthesis, a "learning release": what changed, checks answered, root causes that recur."""
     value = request.args.get("month", "")
-    start = _day(f"{value}-01" if len(value) == 7 else None, services.today_for(current_user))
-    return render("lessons/month.html", review=services.monthly_synthesis(current_user, start), kinds=TAG_KINDS,
+    start = _day(f"{value}-01" if len(value) == 7 else None, today_for(current_user))
+    return render("lessons/month.html", review=reviews.monthly_synthesis(current_user, start), kinds=TAG_KINDS,
                   one_day=timedelta(days=1))

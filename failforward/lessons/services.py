@@ -2,20 +2,13 @@
 PostgreSQL full-text search, the 30-day check with its snooze, the weekly review and monthly
 synthesis, and who may see a lesson."""
 
-import re
-from collections import Counter
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
-
-from flask import abort
-from markupsafe import Markup, escape
-from sqlalchemy import bindparam, literal_column, text
+from datetime import datetime, time, timedelta
 
 from failforward import clock
 from failforward.accounts.models import User
 from failforward.accounts.services import notify
-from failforward.coaching.services import active_link, own_record_or_404, private_record_or_404
+from failforward.calendar import today_for, zone_of
+from failforward.coaching.access import own_record_or_404, private_record_or_404
 from failforward.extensions import db
 from failforward.feedback.models import FeedbackRequest
 from failforward.ledger.models import Rep
@@ -23,12 +16,10 @@ from failforward.lessons.models import (
     DID_NOT,
     NOT_YET,
     OPEN,
-    SEARCH_DOCUMENT,
     Lesson,
     LessonCheck,
     LessonComment,
     LessonTag,
-    lesson_tags,
 )
 from failforward.reflection.models import RecoveryRoutine, Reflection
 from failforward.reflection.prompts import SITUATIONS
@@ -36,17 +27,6 @@ from failforward.web import absolute_url
 
 CHECK_AFTER = timedelta(days=30)
 SNOOZE = timedelta(days=7)
-SEARCH_LIMIT = 50
-REPEAT_WEEKS = 8
-# Highlight markers: control characters, which no stored text can hold (the forms refuse them), so
-# they cannot be forged by a learner and never collide with what they wrote.
-MARK_START, MARK_END = "\x02", "\x03"
-WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def today_for(user: User) -> date:
-    """Today in the person's own calendar."""
-    return clock.now().astimezone(ZoneInfo(user.timezone)).date()
 
 
 # --- access -------------------------------------------------------------------------------------
@@ -103,7 +83,7 @@ def prefill(learner: User, source: tuple[str, int] | None) -> dict:
     if not source:
         return {}
     kind, row_id = source
-    zone = ZoneInfo(learner.timezone)
+    zone = zone_of(learner)
     if kind == "rep" and (rep := _owned(Rep, learner, row_id)):
         return {"happened_on": rep.performed_at.astimezone(zone).date(),
                 "context": f"{rep.drill.name}: {rep.value:g} {rep.drill.goal.unit} ({rep.outcome})",
@@ -199,99 +179,12 @@ def add_comment(viewer: User, lesson: Lesson, body: str) -> LessonComment:
     return comment
 
 
-# --- lists and search ---------------------------------------------------------------------------
+# --- lists ---------------------------------------------------------------------------
 
 def tags_of(learner: User) -> list[LessonTag]:
     """Every tag the learner has used, by kind and name."""
     return list(db.session.scalars(db.select(LessonTag).where(LessonTag.learner_id == learner.id)
                                    .order_by(LessonTag.kind, LessonTag.name)))
-
-
-def _visible(viewer: User, learner: User):
-    """The lessons of `learner` that `viewer` may see, as a select."""
-    query = db.select(Lesson).where(Lesson.learner_id == learner.id)
-    if viewer.id != learner.id:
-        if active_link(viewer.id, learner.id) is None:
-            abort(404)
-        query = query.where(Lesson.shared.is_(True))
-    return query
-
-
-def _filtered(query, filters: dict):
-    if filters.get("status"):
-        query = query.where(Lesson.status == filters["status"])
-    for kind, name in (filters.get("tags") or {}).items():
-        tagged = (db.select(lesson_tags.c.lesson_id).join(LessonTag, LessonTag.id == lesson_tags.c.tag_id)
-                  .where(LessonTag.kind == kind, LessonTag.name == name))
-        query = query.where(Lesson.id.in_(tagged))
-    return query
-
-
-@dataclass
-class SearchHit:
-    """A lesson found, with a snippet whose matching words are marked (safe to show as is)."""
-
-    lesson: Lesson
-    snippet: Markup | None = None
-
-
-def highlight(marked: str | None) -> Markup | None:
-    """Turn text carrying the search's markers into HTML: the person's text escaped, the marked words in <mark>."""
-    if marked is None:
-        return None
-    parts = re.split(f"({MARK_START}.*?{MARK_END})", marked, flags=re.S)
-    html = []
-    for part in parts:
-        if part.startswith(MARK_START) and part.endswith(MARK_END):
-            html.append(Markup("<mark>%s</mark>") % part[1:-1])
-        else:
-            html.append(escape(part.replace(MARK_START, "").replace(MARK_END, "")))
-    return Markup("").join(html)
-
-
-def _fts5_query(words: list[str]) -> str:
-    # Each word quoted, so nothing the person types is read as FTS5 syntax; the last one as a prefix.
-    quoted = [f'"{word}"' for word in words]
-    quoted[-1] += "*"
-    return " ".join(quoted)
-
-
-def search(viewer: User, learner: User, filters: dict, limit: int = SEARCH_LIMIT) -> list[SearchHit]:
-    """The learner's lessons the viewer may see that match the words (all of them) and the filters,
-    best match first, each with a highlighted snippet; without words, the newest lessons."""
-    query = _filtered(_visible(viewer, learner), filters)
-    words = WORD.findall(filters.get("q") or "")[:12]
-    if not words:
-        lessons = db.session.scalars(query.order_by(Lesson.happened_on.desc(), Lesson.id.desc()).limit(limit)
-                                     .options(db.selectinload(Lesson.tags)))
-        return [SearchHit(lesson) for lesson in lessons]
-    # Rank and cut to the page first; only the lessons shown get a snippet, which costs the most.
-    if db.engine.dialect.name == "sqlite":
-        rowid, match = literal_column("lesson_fts.rowid"), literal_column("lesson_fts").op("MATCH")(
-            bindparam("match", _fts5_query(words)))
-        # Materialised: otherwise SQLite may run the MATCH once per lesson of the learner.
-        found = (db.select(rowid.label("id"), literal_column("lesson_fts.rank").label("rank"))
-                 .select_from(text("lesson_fts")).where(match)).cte("found").prefix_with("MATERIALIZED")
-        snippets = (db.select(rowid, literal_column(f"snippet(lesson_fts, -1, '{MARK_START}', '{MARK_END}', '…', 24)"))
-                    .select_from(text("lesson_fts")).where(match))
-        shown = rowid
-    else:
-        # The same expression as the GIN index (models.SEARCH_DOCUMENT), so the planner can use it.
-        config, document = literal_column("'english'::regconfig"), literal_column(SEARCH_DOCUMENT)
-        tsquery = db.func.plainto_tsquery(config, bindparam("words", " ".join(words)))
-        vector = db.func.to_tsvector(config, document)
-        found = (db.select(Lesson.id.label("id"), (-db.func.ts_rank(vector, tsquery)).label("rank"))
-                 .where(vector.op("@@")(tsquery))).subquery()
-        options = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=30, MinWords=12"
-        snippets = db.select(Lesson.id, db.func.ts_headline(config, document, tsquery, bindparam("options", options)))
-        shown = Lesson.id
-    lessons = list(db.session.scalars(
-        query.join(found, found.c.id == Lesson.id).order_by(found.c.rank, Lesson.happened_on.desc()).limit(limit)
-        .options(db.selectinload(Lesson.tags))))
-    if not lessons:
-        return []
-    marked = dict(db.session.execute(snippets.where(shown.in_([lesson.id for lesson in lessons]))).all())
-    return [SearchHit(lesson, highlight(marked.get(lesson.id))) for lesson in lessons]
 
 
 def recent_lessons(learner: User, limit: int = 20) -> list[Lesson]:
@@ -344,7 +237,7 @@ def create_due_checks(now: datetime | None = None) -> int:
         .options(db.joinedload(Lesson.learner)).limit(500)))
     made = 0
     for lesson in candidates:
-        zone = ZoneInfo(lesson.learner.timezone)
+        zone = zone_of(lesson.learner)
         if datetime.combine(lesson.check_on, time(0), tzinfo=zone) > now:
             continue
         lesson.check_notified_on = lesson.check_on
@@ -354,69 +247,3 @@ def create_due_checks(now: datetime | None = None) -> int:
         made += 1
     db.session.commit()
     return made
-
-
-# --- weekly review and monthly synthesis --------------------------------------------------------
-
-def week_start(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
-@dataclass
-class Review:
-    """A week (or a month) of lessons: what was written, what falls due, what repeats or recurs."""
-
-    start: date
-    end: date  # exclusive
-    lessons: list[Lesson] = field(default_factory=list)
-    checks_due: list[Lesson] = field(default_factory=list)
-    repeats: list[tuple[LessonTag, int]] = field(default_factory=list)
-    answered: list[LessonCheck] = field(default_factory=list)
-    answer_counts: Counter = field(default_factory=Counter)
-
-
-def _tag_counts(learner: User, since: date, until: date, kinds: tuple[str, ...]) -> list[tuple[LessonTag, int]]:
-    rows = db.session.execute(
-        db.select(LessonTag, db.func.count(lesson_tags.c.lesson_id))
-        .join(lesson_tags, lesson_tags.c.tag_id == LessonTag.id).join(Lesson, Lesson.id == lesson_tags.c.lesson_id)
-        .where(LessonTag.learner_id == learner.id, LessonTag.kind.in_(kinds), Lesson.happened_on >= since,
-               Lesson.happened_on < until)
-        .group_by(LessonTag.id).having(db.func.count(lesson_tags.c.lesson_id) > 1)
-        .order_by(db.func.count(lesson_tags.c.lesson_id).desc(), LessonTag.name))
-    return [(tag, count) for tag, count in rows]
-
-
-def _lessons_between(learner: User, start: date, end: date) -> list[Lesson]:
-    return list(db.session.scalars(db.select(Lesson).where(
-        Lesson.learner_id == learner.id, Lesson.happened_on >= start, Lesson.happened_on < end)
-        .order_by(Lesson.happened_on, Lesson.id).options(db.selectinload(Lesson.tags)).limit(200)))
-
-
-def weekly_review(learner: User, start: date) -> Review:
-    """Seed §9.1's 30-minute weekly review: the week's lessons, checks due by its end, and tags that
-    repeat over the last 8 weeks."""
-    start = week_start(start)
-    end = start + timedelta(weeks=1)
-    review = Review(start, end, lessons=_lessons_between(learner, start, end))
-    review.checks_due = list(db.session.scalars(db.select(Lesson).where(
-        Lesson.learner_id == learner.id, Lesson.status == OPEN, Lesson.check_on < end)
-        .order_by(Lesson.check_on).limit(50)))
-    review.repeats = _tag_counts(learner, end - timedelta(weeks=REPEAT_WEEKS), end, ("system", "root-cause", "metric"))
-    return review
-
-
-def monthly_synthesis(learner: User, month: date) -> Review:
-    """The monthly "learning release": the month's lessons, checks answered and how, recurring root causes."""
-    start = month.replace(day=1)
-    end = (start + timedelta(days=32)).replace(day=1)
-    review = Review(start, end, lessons=_lessons_between(learner, start, end))
-    zone = ZoneInfo(learner.timezone)
-    since = datetime.combine(start, time(0), tzinfo=zone)
-    until = datetime.combine(end, time(0), tzinfo=zone)
-    review.answered = list(db.session.scalars(
-        db.select(LessonCheck).join(Lesson, Lesson.id == LessonCheck.lesson_id)
-        .where(Lesson.learner_id == learner.id, LessonCheck.answered_at >= since, LessonCheck.answered_at < until)
-        .order_by(LessonCheck.answered_at).options(db.joinedload(LessonCheck.lesson)).limit(200)))
-    review.answer_counts = Counter(check.answer for check in review.answered)
-    review.repeats = _tag_counts(learner, start, end, ("root-cause",))
-    return review

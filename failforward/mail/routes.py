@@ -3,7 +3,7 @@
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from failforward.accounts.forms import ConfirmForm
+from failforward.forms import ConfirmForm
 from failforward.mail import services
 from failforward.web import render
 

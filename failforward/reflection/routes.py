@@ -4,7 +4,7 @@
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from failforward.accounts.forms import ConfirmForm
+from failforward.forms import ConfirmForm
 from failforward.reflection import prompts, services
 from failforward.reflection.forms import FeelingForm, ReappraisalForm, RoutineForm
 from failforward.web import done, invalid, render

@@ -7,7 +7,7 @@ from flask import abort
 
 from failforward import clock
 from failforward.accounts.models import User
-from failforward.coaching.services import own_record_or_404, private_record_or_404
+from failforward.coaching.access import own_record_or_404, private_record_or_404
 from failforward.extensions import db
 from failforward.ledger.models import MISS, Rep
 from failforward.reflection import prompts

@@ -1,13 +1,12 @@
 """Study pages: decks and items, import and export, the answer-first session, and the stats."""
 
-from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask import Blueprint, Response, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from failforward.accounts.forms import ConfirmForm
-from failforward.coaching.services import learner_or_404
-from failforward.forms import CSRF_MESSAGE
-from failforward.study import services
+from failforward.coaching.access import learner_or_404
+from failforward.forms import CSRF_MESSAGE, ConfirmForm
+from failforward.study import answering, exchange, pages, services
 from failforward.study.forms import (
     AnswerForm,
     ConfirmImportForm,
@@ -23,25 +22,24 @@ from failforward.web import done, invalid, render
 bp = Blueprint("study", __name__, url_prefix="/study")
 
 
-def _index_context(learner, settings_form: SettingsForm | None = None) -> dict:
-    settings = services.settings_of(learner.id)
-    return {"learner": learner, "mine": learner.id == current_user.id, "decks": services.decks_of(learner.id),
-            "queue": services.next_in_queue(learner) if learner.id == current_user.id else None,
-            "settings_form": settings_form or SettingsForm(formdata=None, obj=settings)}
+def _home(learner, settings_form: SettingsForm | None = None) -> dict:
+    """The study home's read model and its settings form (the one being corrected, or a fresh one)."""
+    home = pages.study_home(current_user, learner)
+    return {**vars(home), "settings_form": settings_form or SettingsForm(formdata=None, obj=home.settings)}
 
 
 @bp.get("")
 @login_required
 def index():
     """Your decks, what is due, and your study settings."""
-    return render("study/index.html", **_index_context(current_user))
+    return render("study/index.html", **_home(current_user))
 
 
 @bp.get("/learners/<int:learner_id>")
 @login_required
 def learner(learner_id: int):
     """A learner's decks, as their coach sees them (the learner sees their own study page)."""
-    return render("study/index.html", **_index_context(learner_or_404(current_user, learner_id)))
+    return render("study/index.html", **_home(learner_or_404(current_user, learner_id)))
 
 
 @bp.post("/settings")
@@ -50,10 +48,10 @@ def update_settings():
     """Save new items a day and the desired retention."""
     form = SettingsForm()
     if not form.validate_on_submit():
-        return invalid("study/index.html", "study/_settings.html", **_index_context(current_user, form))
+        return invalid("study/index.html", "study/_settings.html", **_home(current_user, form))
     services.update_settings(current_user, form.new_per_day.data, form.desired_retention.data)
     flash("Study settings saved.", "success")
-    return done(url_for("study.index"), "study/_settings.html", saved=True, **_index_context(current_user))
+    return done(url_for("study.index"), "study/_settings.html", saved=True, **_home(current_user))
 
 
 @bp.get("/learners/<int:learner_id>/decks/new")
@@ -80,13 +78,8 @@ def create_deck(learner_id: int):
 @login_required
 def show_deck(deck_id: int):
     """A deck's items, a page at a time, with each one's schedule."""
-    deck = services.deck_or_404(current_user, deck_id)
     page = max(1, min(request.args.get("page", 1, type=int), 10_000))
-    items, more = services.deck_items(deck, page)
-    scheduler = services.scheduler_for(deck.learner_id)
-    return render("study/deck.html", deck=deck, items=items, more=more, page=page,
-                  recall={item.id: services.retrievability(item, scheduler) for item in items},
-                  mine=deck.learner_id == current_user.id)
+    return render("study/deck.html", **vars(pages.deck_page(current_user, deck_id, page)))
 
 
 @bp.get("/decks/<int:deck_id>/items/new")
@@ -143,7 +136,7 @@ def _import_formdata() -> MultiDict:
     data = MultiDict(request.form)
     upload = request.files.get("file")
     if upload and not data.get("text", "").strip():
-        data["text"] = services.decode_upload(upload.read())
+        data["text"] = exchange.decode_upload(upload.read())
     return data
 
 
@@ -155,7 +148,7 @@ def preview_import(deck_id: int):
     form = ImportForm(formdata=_import_formdata())
     if not form.validate_on_submit():
         return invalid("study/import.html", deck=deck, form=form)
-    preview = services.parse_import(form.text.data, deck)
+    preview = exchange.parse_import(form.text.data, deck)
     return render("study/import_preview.html", deck=deck, preview=preview,
                   confirm=ConfirmImportForm(formdata=None, text=form.text.data))
 
@@ -168,8 +161,8 @@ def confirm_import(deck_id: int):
     form = ConfirmImportForm()
     if not form.validate_on_submit():
         return invalid("study/import_preview.html", deck=deck, confirm=form,
-                       preview=services.parse_import(form.text.data or "", deck))
-    preview = services.import_items(current_user, deck, form.text.data)
+                       preview=exchange.parse_import(form.text.data or "", deck))
+    preview = exchange.import_items(current_user, deck, form.text.data)
     flash(f"Imported {len(preview.good)} item{'s' if len(preview.good) != 1 else ''}.", "success")
     return redirect(url_for("study.show_deck", deck_id=deck.id), 303)
 
@@ -180,37 +173,27 @@ def export(deck_id: int):
     """Download the deck as CSV, or as tab-separated text for Anki (?format=anki)."""
     deck = services.deck_or_404(current_user, deck_id)
     anki = request.args.get("format") == "anki"
-    body = services.export_deck(deck, tab_separated=anki)
+    body = exchange.export_deck(deck, tab_separated=anki)
     filename = f"deck-{deck.id}.{'txt' if anki else 'csv'}"
     return Response(body, mimetype="text/plain" if anki else "text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def _session_context(deck_id: int | None, answer_form: AnswerForm | None = None,
-                     rate_form: RateForm | None = None) -> dict:
-    deck = services.deck_or_404(current_user, deck_id) if deck_id else None
-    if deck and deck.learner_id != current_user.id:
-        abort(404)  # nobody studies for someone else
-    queue = services.next_in_queue(current_user, deck_id)
-    context = {"deck": deck, "queue": queue, "answer_form": answer_form or AnswerForm(formdata=None),
-               "next_due": None if queue.item or queue.pending else services.next_due_at(current_user, deck_id)}
-    if queue.pending:
-        context.update(_reveal_context(queue.pending, rate_form))
-    return context
-
-
-def _reveal_context(review, rate_form: RateForm | None = None) -> dict:
-    form = rate_form or RateForm(formdata=None, rating=3 if review.matched is not False else 1)
-    given, expected = services.compare(review.given_answer, review.item.answer)
-    return {"review": review, "rate_form": form, "given": given, "expected": expected, "ratings": RATINGS,
-            "error_classes": ERROR_CLASSES}
+def _card(deck_id: int | None, answer_form: AnswerForm | None = None, rate_form: RateForm | None = None,
+          reveal=None) -> dict:
+    """The session card's read model with its forms (the ones being corrected, or fresh ones)."""
+    card = pages.session_card(current_user, deck_id, reveal)
+    if rate_form is None and card.review:
+        rate_form = RateForm(formdata=None, rating=3 if card.review.matched is not False else 1)
+    return {**vars(card), "answer_form": answer_form or AnswerForm(formdata=None), "rate_form": rate_form,
+            "ratings": RATINGS, "error_classes": ERROR_CLASSES}
 
 
 @bp.get("/session")
 @login_required
 def session():
     """The next item to answer, or the reveal of the one you just answered."""
-    return render("study/session.html", "study/_card.html", **_session_context(request.args.get("deck", type=int)))
+    return render("study/session.html", "study/_card.html", **_card(request.args.get("deck", type=int)))
 
 
 @bp.post("/items/<int:item_id>/answer")
@@ -221,12 +204,10 @@ def answer(item_id: int):
     deck_id = request.args.get("deck", type=int)
     form = AnswerForm()
     if not form.validate_on_submit():
-        queue = services.next_in_queue(current_user, deck_id)
-        return invalid("study/session.html", "study/_card.html", answer_form=form, next_due=None,
-                       deck=services.deck_or_404(current_user, deck_id) if deck_id else None,
-                       queue=services.Queue(pending=None, item=item, due=queue.due, new_left=queue.new_left))
-    services.answer(current_user, item, form.given_answer.data, form.confidence.data)
-    return done(url_for("study.session", deck=deck_id), "study/_card.html", **_session_context(deck_id))
+        card = pages.answering_card(current_user, item, deck_id)
+        return invalid("study/session.html", "study/_card.html", **vars(card), answer_form=form)
+    answering.answer(current_user, item, form.given_answer.data, form.confidence.data)
+    return done(url_for("study.session", deck=deck_id), "study/_card.html", **_card(deck_id))
 
 
 @bp.post("/reviews/<int:review_id>/rate")
@@ -238,13 +219,11 @@ def rate(review_id: int):
     form = RateForm()
     if form.validate_on_submit():
         try:
-            services.rate(current_user, review, form.rating.data, form.error_class.data, form.note.data or "")
-            return done(url_for("study.session", deck=deck_id), "study/_card.html", **_session_context(deck_id))
+            answering.rate(current_user, review, form.rating.data, form.error_class.data, form.note.data or "")
+            return done(url_for("study.session", deck=deck_id), "study/_card.html", **_card(deck_id))
         except services.StudyError as error:
             form.error_class.errors = [str(error)]
-    context = _session_context(deck_id)
-    context.update(_reveal_context(review, form))
-    return invalid("study/session.html", "study/_card.html", **context)
+    return invalid("study/session.html", "study/_card.html", **_card(deck_id, rate_form=form, reveal=review))
 
 
 @bp.post("/items/<int:item_id>/share")
@@ -253,7 +232,7 @@ def share_leech(item_id: int):
     """Offer a leech to your coach: it shows on their view of your study stats."""
     item = services.own_item_or_404(current_user, item_id)
     if ConfirmForm().validate_on_submit():
-        services.share_leech(current_user, item)
+        answering.share_leech(current_user, item)
         flash("Your coach will see this item among your leeches.", "success")
     else:
         flash(CSRF_MESSAGE, "error")
@@ -264,12 +243,5 @@ def share_leech(item_id: int):
 @login_required
 def stats(learner_id: int):
     """What your errors became: error rate, errors turned knowledge, hypercorrection, classes, leeches."""
-    person = learner_or_404(current_user, learner_id)
-    deck_id = request.args.get("deck", type=int)
-    deck = services.deck_or_404(current_user, deck_id) if deck_id else None
-    if deck and deck.learner_id != person.id:
-        abort(404)
-    figures = services.stats(person, deck.id if deck else None)
-    return render("study/stats.html", learner=person, deck=deck, stats=figures, mine=person.id == current_user.id,
-                  rate_bars=services.error_rate_chart(figures.weeks), class_bars=services.classes_chart(figures.weeks),
-                  error_classes=ERROR_CLASSES, decks=services.decks_of(person.id))
+    page = pages.stats_page(current_user, learner_or_404(current_user, learner_id), request.args.get("deck", type=int))
+    return render("study/stats.html", **vars(page), error_classes=ERROR_CLASSES)

@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 import failforward.database
-from failforward.lessons.models import FTS_STATEMENTS
+from failforward.lessons.search import FTS_STATEMENTS
 
 
 # revision identifiers, used by Alembic.
