@@ -1,9 +1,10 @@
-"""The outbox page for operators (people listed in ADMIN_EMAILS): failed and pending mail, retry."""
+"""The outbox page for operators (accounts granted with `flask operators grant`): failed and pending mail, retry."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from failforward.accounts.forms import ConfirmForm
+from failforward.accounts.services import is_operator
 from failforward.mail import services
 from failforward.web import render
 
@@ -11,7 +12,7 @@ bp = Blueprint("mail", __name__)
 
 
 def _require_operator() -> None:
-    if current_user.email not in {e.lower() for e in current_app.config["ADMIN_EMAILS"]}:
+    if not is_operator(current_user):
         abort(404)
 
 
