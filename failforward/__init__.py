@@ -16,7 +16,7 @@ from failforward.home.routes import bp as home_bp
 from failforward.ledger.routes import bp as ledger_bp
 from failforward.lessons.routes import bp as lessons_bp
 from failforward.lessons.search import SEARCH_OBJECTS
-from failforward.mail.routes import bp as mail_bp
+from failforward.ops.routes import bp as ops_bp
 from failforward.reflection.routes import bp as reflection_bp
 from failforward.study.routes import bp as study_bp
 
@@ -60,7 +60,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(ledger_bp)
     app.register_blueprint(feedback_bp)
     app.register_blueprint(checkins_bp)
-    app.register_blueprint(mail_bp)
+    app.register_blueprint(ops_bp)
     app.register_blueprint(reflection_bp)
     app.register_blueprint(lessons_bp)
     app.register_blueprint(study_bp)

@@ -1,8 +1,9 @@
-"""Command-line commands: `flask --app app demo`, `flask --app app outbox list|retry`."""
+"""Command-line commands: `flask --app app demo`, `outbox list|retry`, `operators grant|revoke|list`."""
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 
+from failforward.accounts import services as accounts
 from failforward.accounts.models import User
 from failforward.demo import create_demo_data
 from failforward.extensions import db
@@ -51,7 +52,61 @@ def outbox_retry(message_ids: tuple[int, ...], all_failed: bool) -> None:
     click.echo(f"{queued} message(s) queued again.")
 
 
+@click.group("operators")
+def operators_command() -> None:
+    """Grant, revoke and list operator rights (the outbox page). Rights belong to an account and are
+    managed here only: no page shows or changes them, and no change of address confers them."""
+
+
+def _grant(email: str) -> bool:
+    try:
+        user = accounts.grant_operator(email)
+    except accounts.AccountError as error:
+        click.echo(str(error), err=True)
+        return False
+    click.echo(f"{user.email} is an operator now.")
+    return True
+
+
+@operators_command.command("grant")
+@click.argument("emails", nargs=-1)
+@click.option("--from-config", is_flag=True,
+              help="Also grant the accounts that use an ADMIN_EMAILS address now (addresses without one are skipped).")
+def operators_grant(emails: tuple[str, ...], from_config: bool) -> None:
+    """Make the accounts with these addresses operators."""
+    if not emails and not from_config:
+        raise click.UsageError("Give email addresses, or --from-config.")
+    named = [_grant(email) for email in emails]
+    for email in current_app.config["ADMIN_EMAILS"] if from_config else ():
+        _grant(email)  # a seed: an address that has no account yet is skipped, not an error
+    if not all(named):
+        raise click.exceptions.Exit(1)
+
+
+@operators_command.command("revoke")
+@click.argument("emails", nargs=-1, required=True)
+def operators_revoke(emails: tuple[str, ...]) -> None:
+    """Take operator rights from the accounts with these addresses."""
+    for email in emails:
+        try:
+            user = accounts.revoke_operator(email)
+        except accounts.AccountError as error:
+            raise click.ClickException(str(error)) from error
+        click.echo(f"{user.email} is no longer an operator.")
+
+
+@operators_command.command("list")
+def operators_list() -> None:
+    """List the operator accounts and when each was granted."""
+    granted = accounts.operators()
+    if not granted:
+        click.echo("No operators. Grant one with: flask --app app operators grant EMAIL")
+    for user, granted_at in granted:
+        click.echo(f"{user.email:<40} {user.name:<30} since {granted_at:%Y-%m-%d %H:%M} UTC")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     app.cli.add_command(demo_command)
     app.cli.add_command(outbox_command)
+    app.cli.add_command(operators_command)

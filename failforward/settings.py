@@ -39,13 +39,16 @@ def defaults(instance_path: str) -> dict:
         "SMTP_STARTTLS": False,
         "SMTP_TIMEOUT": 10,
         "MAIL_LEASE_SECONDS": 120,
-        "ADMIN_EMAILS": [],
+        "ADMIN_EMAILS": [],  # only a seed: `flask --app app operators grant --from-config`
         "BASE_URL": "http://127.0.0.1:5000",
         "LOGIN_ATTEMPTS_PER_ACCOUNT": 5,
         "LOGIN_ATTEMPTS_PER_ADDRESS": 30,
         "LOGIN_WINDOW_MINUTES": 15,
         "INVITE_DAYS": 14,
         "RESET_LINK_MINUTES": 60,
+        # Server-side session lifetime: since signing in, and since this browser was last seen.
+        "SESSION_MAX_DAYS": 30,
+        "SESSION_IDLE_DAYS": 14,
         "REDIS_URL": None,
         "HUEY_FILE": str(Path(instance_path) / "huey.sqlite3"),
     }

@@ -4,7 +4,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 # Every purpose a link can have; a link signed for one is recognised (and refused) in another.
-PURPOSES = ("sign-up", "password-reset", "coach-invite", "email-action", "unsubscribe")
+PURPOSES = ("sign-up", "password-reset", "coach-invite", "email-action", "unsubscribe", "email-change")
 
 
 class LinkError(Exception):

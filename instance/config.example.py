@@ -41,6 +41,16 @@ REDIS_URL. Values shown are the defaults.
 # INVITE_DAYS = 14
 # RESET_LINK_MINUTES = 60
 
+# Operators (the outbox page) are accounts granted with `flask --app app operators grant EMAIL`.
+# ADMIN_EMAILS is only a seed for `flask --app app operators grant --from-config`, which grants the
+# accounts that use these addresses at that moment; the setting alone grants nothing.
+# ADMIN_EMAILS = []
+
+# A signed-in session ends SESSION_MAX_DAYS after signing in however much it is used, and after
+# SESSION_IDLE_DAYS without a request from its browser.
+# SESSION_MAX_DAYS = 30
+# SESSION_IDLE_DAYS = 14
+
 # Cookies are Secure by default; `make run` turns that off for http://127.0.0.1 only.
 # SESSION_COOKIE_SECURE = True
 # REMEMBER_COOKIE_SECURE = True

@@ -85,13 +85,15 @@ def test_reset_for_an_unknown_email_sends_nothing(app, inbox):
     assert inbox.messages == []
 
 
-def test_change_email_needs_the_password_and_tells_the_old_address(app, inbox, make_user):
+def test_change_email_needs_the_password_and_waits_for_the_link(app, inbox, make_user):
     user = make_user(email="old@example.com")
     with pytest.raises(services.AccountError) as refused:
-        services.change_email(user, "wrong", "new@example.com")
+        services.request_email_change(user, "wrong", "new@example.com")
     assert refused.value.field == "current_password"
-    services.change_email(user, PASSWORD, "New@Example.com")
-    assert user.email == "new@example.com"
+    assert services.request_email_change(user, PASSWORD, "New@Example.com") == "new@example.com"
+    assert user.email == "old@example.com"
+    token = link_in(inbox, "new@example.com").rsplit("/", 1)[1]
+    assert services.change_email(token).email == "new@example.com"
     assert "new@example.com" in inbox.body(inbox.last_to("old@example.com"))
 
 
@@ -99,7 +101,7 @@ def test_change_email_refuses_an_address_in_use(app, make_user):
     make_user(email="taken@example.com")
     user = make_user()
     with pytest.raises(services.AccountError) as refused:
-        services.change_email(user, PASSWORD, "taken@example.com")
+        services.request_email_change(user, PASSWORD, "taken@example.com")
     assert refused.value.field == "email"
 
 

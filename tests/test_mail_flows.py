@@ -358,8 +358,8 @@ def test_a_451_keeps_the_message_pending_with_a_backoff_then_it_arrives(app, clo
 
 def test_a_550_fails_for_good_and_shows_in_the_cli_and_ops_page_until_retried(
         app, client, runner, clock, inbox, make_user, coach, ask):
-    app.config["ADMIN_EMAILS"] = ["Ops@Example.com"]
     operator = make_user(name="Olga Ops", email="ops@example.com")
+    accounts.grant_operator("Ops@Example.com")
     inbox.reply = "550 no such mailbox"
     ask()
     [message] = outbox(recipient=coach.email)

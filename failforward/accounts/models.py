@@ -50,6 +50,14 @@ class UserSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
 
 
+class OperatorGrant(db.Model):
+    """An account that may open the operator pages (the outbox). Granted and revoked only from the
+    command line, and held by the account: no change of address can confer or carry it elsewhere."""
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    granted_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+
 class LoginFailure(db.Model):
     """A failed sign-in, kept for a short while to throttle guessing per account and per address."""
 

@@ -1,8 +1,11 @@
 """Account pages: sign up, sign in and out, password reset, settings, deleting the account."""
 
+from datetime import UTC, datetime
+
 from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from failforward import clock
 from failforward.accounts import services
 from failforward.accounts.forms import (
     ChangeEmailForm,
@@ -20,10 +23,32 @@ from failforward.forms import ConfirmForm
 from failforward.web import done, invalid, render, safe_next
 
 bp = Blueprint("accounts", __name__)
-login_manager.user_loader(services.load_user)
 login_manager.login_view = "accounts.login"
 login_manager.login_message = "Sign in to see that page."
 login_manager.login_message_category = "info"
+
+
+# How often a browser's "last seen" mark in its cookie is renewed: the idle age is counted in days,
+# and renewing it on every request would send a new cookie with every response.
+SEEN_EVERY_SECONDS = 3600
+
+
+@login_manager.user_loader
+def load_signed_in(login_id: str):
+    """Load the signed-in person, and renew this browser's "last seen" mark in its session cookie.
+
+    The mark lives in the signed cookie rather than the database because GET never writes (and on
+    SQLite a GET reads in a deferred transaction, where a write can fail with "database is locked"
+    under concurrency). The cookie is signed, so it cannot be forged; a replayed older copy only
+    looks more idle; and the absolute age comes from the session's row on the server.
+    """
+    seen = session.get("seen")
+    seen = seen if isinstance(seen, int) else None
+    user = services.load_user(login_id, datetime.fromtimestamp(seen, UTC) if seen is not None else None)
+    now = int(clock.now().timestamp())
+    if user is not None and (seen is None or now - seen >= SEEN_EVERY_SECONDS):
+        session["seen"] = now
+    return user
 
 
 def _sign_in(user) -> None:
@@ -223,18 +248,47 @@ def edit_email():
 @bp.post("/settings/email")
 @login_required
 def update_email():
-    """Change the email address; the old address is told."""
+    """Email a link to the new address; nothing changes until it is opened."""
     form = ChangeEmailForm()
     if not form.validate_on_submit():
         return invalid("accounts/email.html", form=form)
     try:
-        services.change_email(current_user, form.current_password.data, form.email.data)
+        new_email = services.request_email_change(current_user, form.current_password.data, form.email.data)
     except services.AccountError as error:
         form[error.field].errors.append(str(error))
         return invalid("accounts/email.html", form=form)
-    _sign_in(current_user._get_current_object())
-    flash("Email address changed. We told your old address too.", "success")
+    flash(f"We sent a link to {new_email}; your address changes when you open it.", "info")
     return redirect(url_for("accounts.settings"), 303)
+
+
+def _email_change_page(token: str, form: ConfirmForm, status: int = 200):
+    """The page with the button that moves the account, or why its link cannot be used."""
+    user, new_email, _nonce = services.email_change_target(token)
+    return render("accounts/email_confirm.html", form=form, user=user, new_email=new_email, token=token,
+                  status=status)
+
+
+@bp.get("/email/confirm/<token>")
+def confirm_email_change(token: str):
+    """Show the button that moves the account to the new address (mail scanners only ever GET)."""
+    return _email_change_page(token, ConfirmForm())
+
+
+@bp.post("/email/confirm/<token>")
+def finish_email_change(token: str):
+    """Move the account to the new address; a browser signed in to it stays signed in."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return _email_change_page(token, form, status=422)
+    # Asked before the change: it signs out every session of the account, this one too.
+    opener_id = current_user.id if current_user.is_authenticated else None
+    user = services.change_email(token)
+    if opener_id == user.id:
+        _sign_in(user)
+        flash(f"Your email address is now {user.email}.", "success")
+        return redirect(url_for("accounts.settings"), 303)
+    flash(f"Your email address is now {user.email}. Sign in with {user.email}.", "success")
+    return redirect(url_for("accounts.login"), 303)
 
 
 @bp.get("/account/delete")

@@ -1,9 +1,11 @@
 """Account rules: sign-up by emailed link, sign-in with throttling, passwords, email, deletion."""
 
+import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app, render_template
+from sqlalchemy.exc import IntegrityError
 
 from failforward import clock
 from failforward.accounts.models import (
@@ -11,6 +13,7 @@ from failforward.accounts.models import (
     OPTIONAL_KINDS,
     EmailSwitch,
     LoginFailure,
+    OperatorGrant,
     PendingSignup,
     UsedLink,
     User,
@@ -24,7 +27,7 @@ from failforward.signing import LinkError, sign, unsign
 from failforward.web import absolute_url
 
 SIGN_UP_LINK_HOURS = 24
-SESSION_DAYS = 30
+EMAIL_CHANGE_LINK_HOURS = 24
 
 
 class AccountError(Exception):
@@ -48,6 +51,13 @@ def user_by_email(email: str) -> User | None:
 def _mail(key: str, to: str, template: str, subject: str, **context) -> None:
     body = render_template(f"mail/{template}.txt", **context)
     queue_mail(key, to, subject, body)
+
+
+def _stamp(*parts: str) -> str:
+    """A short digest of what a link is bound to: when any part changes, the link stops working.
+    Link payloads are readable; the argon2 hash it may cover carries a random salt, so the digest
+    gives a reader nothing to guess a password against."""
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
 # --- email preferences and notifications ------------------------------------------------------
@@ -185,11 +195,17 @@ def request_password_reset(email: str) -> None:
     if user is None:
         return
     nonce = secrets.token_urlsafe(24)
-    token = sign("password-reset", {"u": user.id, "n": nonce})
+    token = password_reset_token(user, nonce)
     _mail(f"password-reset:{nonce}", user.email, "password_reset", "Reset your failforward password",
           name=user.name, url=absolute_url("accounts.reset", token=token),
           minutes=current_app.config["RESET_LINK_MINUTES"])
     db.session.commit()
+
+
+def password_reset_token(user: User, nonce: str) -> str:
+    """A reset link's token, bound to the current password: once it changes by any path (another
+    reset link, Settings), the link stops working."""
+    return sign("password-reset", {"u": user.id, "n": nonce, "p": _stamp(user.password_hash)})
 
 
 def reset_link_user(token: str) -> tuple[User, str]:
@@ -201,6 +217,8 @@ def reset_link_user(token: str) -> tuple[User, str]:
     user = db.session.get(User, payload.get("u"))
     if user is None:
         raise LinkError("This link belongs to an account that no longer exists.")
+    if payload.get("p") != _stamp(user.password_hash):
+        raise LinkError("Your password has changed since this link was sent. Ask for a new one if you need it.")
     return user, nonce
 
 
@@ -227,21 +245,106 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     db.session.commit()
 
 
-def change_email(user: User, password: str, new_email: str) -> None:
-    """Move the account to a new address and tell the old one."""
+def request_email_change(user: User, password: str, new_email: str) -> str:
+    """Email a link to the new address (proving the password first) and return that address; the
+    account moves only when the link is opened, so nobody can take an address they cannot read."""
     _require_password(user, password)
     new_email = normalise_email(new_email)
     if new_email == user.email:
         raise AccountError("That is already your email address.", field="email")
     if user_by_email(new_email):
         raise AccountError("That address is already used by another account.", field="email")
+    nonce = secrets.token_urlsafe(24)
+    url = absolute_url("accounts.confirm_email_change", token=email_change_token(user, new_email, nonce))
+    _mail(f"email-change:{nonce}", new_email, "email_change", "Confirm your new failforward email address",
+          name=user.name, url=url, hours=EMAIL_CHANGE_LINK_HOURS)
+    db.session.commit()
+    return new_email
+
+
+def _account_stamp(user: User) -> str:
+    return _stamp(user.password_hash, str(user.session_version))
+
+
+def email_change_token(user: User, new_email: str, nonce: str) -> str:
+    """An email-change link's token, bound to the account's password and sessions as they are now."""
+    return sign("email-change", {"u": user.id, "e": new_email, "n": nonce, "p": _account_stamp(user)})
+
+
+def email_change_target(token: str) -> tuple[User, str, str]:
+    """The account, new address and nonce of an email-change link, or LinkError saying why not."""
+    payload = unsign("email-change", token, EMAIL_CHANGE_LINK_HOURS * 3600)
+    nonce, new_email = str(payload.get("n", "")), str(payload.get("e", ""))
+    if db.session.get(UsedLink, nonce):
+        raise LinkError("This link has been used already: the address was changed then.")
+    user = db.session.get(User, payload.get("u"))
+    if user is None:
+        raise LinkError("This link belongs to an account that no longer exists.")
+    if payload.get("p") != _account_stamp(user):
+        raise LinkError("The account's password or sign-in has changed since this link was sent, so it no longer"
+                        " works. Ask for a new one in Settings.")
+    if user_by_email(new_email):
+        raise LinkError(f"Another account uses {new_email} now, so this account keeps its address.")
+    return user, new_email, nonce
+
+
+def change_email(token: str) -> User:
+    """Move the account to the address its link was sent to, use the link up, sign out every old
+    session and tell the old address."""
+    user, new_email, nonce = email_change_target(token)
     old_email = user.email
+    db.session.add(UsedLink(nonce=nonce, purpose="email-change", user_id=user.id))
     user.email = new_email
     user.session_version += 1
-    _mail(f"email-changed:{user.id}:{secrets.token_urlsafe(8)}", old_email, "email_changed",
-          "Your failforward email address was changed", name=user.name, new_email=new_email,
-          reset_url=absolute_url("accounts.reset_request"))
+    _mail(f"email-changed:{nonce}", old_email, "email_changed", "Your failforward email address was changed",
+          name=user.name, new_email=new_email, reset_url=absolute_url("accounts.reset_request"))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same link, or another link to the same address, was used at the same moment
+        # (PostgreSQL runs both side by side; the unique keys let one in): say which.
+        db.session.rollback()
+        email_change_target(token)
+        raise
+    return user
+
+
+# --- operators -----------------------------------------------------------------------------------
+
+def is_operator(user: User) -> bool:
+    """May this account open the operator pages? Only an explicit grant says so, never an address."""
+    return db.session.get(OperatorGrant, user.id) is not None
+
+
+def _account_for(email: str) -> User:
+    user = user_by_email(email)
+    if user is None:
+        raise AccountError(f"No account uses {normalise_email(email)}.")
+    return user
+
+
+def grant_operator(email: str) -> User:
+    """Make the account with this address an operator (idempotent); AccountError when none has it."""
+    user = _account_for(email)
+    if not is_operator(user):
+        db.session.add(OperatorGrant(user_id=user.id))
     db.session.commit()
+    return user
+
+
+def revoke_operator(email: str) -> User:
+    """Take operator rights from the account with this address (idempotent)."""
+    user = _account_for(email)
+    db.session.execute(db.delete(OperatorGrant).where(OperatorGrant.user_id == user.id))
+    db.session.commit()
+    return user
+
+
+def operators() -> list[tuple[User, datetime]]:
+    """Every operator account with when it was granted, oldest grant first."""
+    return list(db.session.execute(
+        db.select(User, OperatorGrant.granted_at).join(OperatorGrant, OperatorGrant.user_id == User.id)
+        .order_by(OperatorGrant.granted_at, User.id)))
 
 
 def sign_out_everywhere(user: User) -> None:
@@ -268,11 +371,15 @@ def delete_account(user: User, password: str) -> None:
     db.session.commit()
 
 
+def _session_born_after(now: datetime) -> datetime:
+    return now - timedelta(days=current_app.config["SESSION_MAX_DAYS"])
+
+
 def start_session(user: User) -> None:
-    """Record a new signed-in browser for `user` (and forget ones older than SESSION_DAYS)."""
+    """Record a new signed-in browser for `user` (and forget ones past SESSION_MAX_DAYS)."""
     now = clock.now()
     db.session.execute(db.delete(UserSession).where(UserSession.user_id == user.id,
-                                                    UserSession.created_at < now - timedelta(days=SESSION_DAYS)))
+                                                    UserSession.created_at <= _session_born_after(now)))
     user.session_token = secrets.token_urlsafe(32)
     db.session.add(UserSession(token=user.session_token, user_id=user.id, created_at=now))
     db.session.commit()
@@ -284,15 +391,22 @@ def end_session(user: User) -> None:
     db.session.commit()
 
 
-def load_user(login_id: str) -> User | None:
-    """Flask-Login's loader: the user only for a live session of the current session version."""
+def load_user(login_id: str, last_seen: datetime | None = None) -> User | None:
+    """The user for a live session of the current session version, younger than SESSION_MAX_DAYS
+    and last seen (when the browser says; else since it began) within SESSION_IDLE_DAYS."""
     user_id, version, token = (login_id.split(":") + ["", ""])[:3]
     if not (user_id.isdigit() and version.isdigit() and token):
         return None
-    user = db.session.scalar(
-        db.select(User).join(UserSession, UserSession.user_id == User.id)
-        .where(User.id == int(user_id), UserSession.token == token))
-    if user is None or user.session_version != int(version):
+    now = clock.now()
+    found = db.session.execute(
+        db.select(User, UserSession.created_at).join(UserSession, UserSession.user_id == User.id)
+        .where(User.id == int(user_id), UserSession.token == token,
+               UserSession.created_at > _session_born_after(now))).first()
+    if found is None:
+        return None
+    user, started = found
+    idle_limit = now - timedelta(days=current_app.config["SESSION_IDLE_DAYS"])
+    if user.session_version != int(version) or (last_seen or started) <= idle_limit:
         return None
     user.session_token = token
     return user

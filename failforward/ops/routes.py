@@ -1,17 +1,20 @@
-"""The outbox page for operators (people listed in ADMIN_EMAILS): failed and pending mail, retry."""
+"""Operator pages (for accounts granted with `flask --app app operators grant`): the outbox, with retry.
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+Above accounts and mail in the house: it reads the grant (accounts) and the outbox (mail)."""
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
+from failforward.accounts.services import is_operator
 from failforward.forms import ConfirmForm
 from failforward.mail import services
 from failforward.web import render
 
-bp = Blueprint("mail", __name__)
+bp = Blueprint("ops", __name__)
 
 
 def _require_operator() -> None:
-    if current_user.email not in {e.lower() for e in current_app.config["ADMIN_EMAILS"]}:
+    if not is_operator(current_user):
         abort(404)
 
 
@@ -22,7 +25,7 @@ def outbox():
     _require_operator()
     status = request.args.get("status") if request.args.get("status") in ("pending", "sent", "failed") else None
     # Not `status=`: render() takes that as the HTTP status, and "failed" made the page answer 0.
-    return render("mail/outbox.html", counts=services.counts(), messages=services.listing(status), showing=status)
+    return render("ops/outbox.html", counts=services.counts(), messages=services.listing(status), showing=status)
 
 
 @bp.post("/ops/outbox/<int:message_id>/retry")
@@ -32,4 +35,4 @@ def retry(message_id: int):
     _require_operator()
     if ConfirmForm().validate_on_submit() and services.retry(message_id):
         flash("Queued again.", "success")
-    return redirect(url_for("mail.outbox", status="failed"), 303)
+    return redirect(url_for("ops.outbox", status="failed"), 303)
