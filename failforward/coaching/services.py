@@ -9,7 +9,7 @@ from failforward import clock
 from failforward.accounts.models import User
 from failforward.coaching.models import CoachingLink, Contract, Invite
 from failforward.extensions import db
-from failforward.mail.services import queue_mail
+from failforward.mail.services import queue_mail, withdraw
 from failforward.signing import LinkError, sign, unsign
 from failforward.web import absolute_url
 
@@ -52,9 +52,15 @@ def active_link(coach_id: int, learner_id: int) -> CoachingLink | None:
     )
 
 
+def may_see_learner(viewer_id: int, learner_id: int) -> bool:
+    """May this person see this learner's goals, drills, reps and feedback? (Self, or an active coach.)
+    By ids, so that mail can re-check a message about a learner when it is sent."""
+    return viewer_id == learner_id or active_link(viewer_id, learner_id) is not None
+
+
 def can_view_learner(viewer: User, learner_id: int) -> bool:
     """May this viewer see this learner's goals, drills, reps and feedback? (Self, or an active coach.)"""
-    return viewer.id == learner_id or active_link(viewer.id, learner_id) is not None
+    return may_see_learner(viewer.id, learner_id)
 
 
 def learner_or_404(viewer: User, learner_id: int) -> User:
@@ -234,9 +240,11 @@ def withdraw_invite(coach: User, invite_id: int) -> None:
 # --- links and contracts ------------------------------------------------------------------------
 
 def end_link(viewer: User, link: CoachingLink) -> None:
-    """End a link; either side may. Access stops on the next request. Ending twice does nothing."""
+    """End a link; either side may. Access stops on the next request, and the mail waiting to tell
+    the coach about the learner (held for quiet hours, say) is withdrawn. Ending twice does nothing."""
     if link.ended_at is None:
         link.ended_at, link.ended_by_id = clock.now(), viewer.id
+        withdraw(recipient_id=link.coach_id, about_id=link.learner_id)
         db.session.commit()
 
 
