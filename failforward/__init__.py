@@ -7,6 +7,7 @@ from flask import Flask
 from failforward import cli, settings, tasks, web
 from failforward.accounts.routes import bp as accounts_bp
 from failforward.checkins.routes import bp as checkins_bp
+from failforward.coaching.access import may_see_learner
 from failforward.coaching.routes import bp as coaching_bp
 from failforward.database import configure_sqlite, migration_filter
 from failforward.extensions import csrf, db, htmx, login_manager, migrate
@@ -16,6 +17,7 @@ from failforward.home.routes import bp as home_bp
 from failforward.ledger.routes import bp as ledger_bp
 from failforward.lessons.routes import bp as lessons_bp
 from failforward.lessons.search import SEARCH_OBJECTS
+from failforward.mail import services as mail
 from failforward.ops.routes import bp as ops_bp
 from failforward.reflection.routes import bp as reflection_bp
 from failforward.study.routes import bp as study_bp
@@ -46,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
         configure_sqlite(db.engine)
 
     tasks.configure(app)
+    mail.init_app(app, may_see_learner)  # mail sits below coaching, so it is handed coaching's access rule
     _register_blueprints(app)
     web.init_app(app)
     return app

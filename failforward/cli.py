@@ -8,6 +8,7 @@ from failforward.accounts.models import User
 from failforward.demo import create_demo_data
 from failforward.extensions import db
 from failforward.mail import services as mail
+from failforward.mail.models import STATUSES
 
 
 @click.command("demo")
@@ -28,12 +29,12 @@ def outbox_command() -> None:
 
 
 @outbox_command.command("list")
-@click.option("--status", type=click.Choice(["pending", "sent", "failed"]), help="Only messages with this status.")
+@click.option("--status", type=click.Choice(STATUSES), help="Only messages with this status.")
 @click.option("--limit", default=50, show_default=True)
 def outbox_list(status: str | None, limit: int) -> None:
     """List the newest messages (failed ones show their last error)."""
     counts = mail.counts()
-    click.echo(f"pending {counts['pending']} · sent {counts['sent']} · failed {counts['failed']}")
+    click.echo(" · ".join(f"{status} {counts[status]}" for status in STATUSES))
     for message in mail.listing(status, limit):
         click.echo(f"{message.id:>7} {message.status:<8} {message.attempts:>2}x {message.recipient:<32} {message.key}")
         if message.last_error and message.status != "sent":

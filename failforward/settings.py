@@ -39,6 +39,7 @@ def defaults(instance_path: str) -> dict:
         "SMTP_STARTTLS": False,
         "SMTP_TIMEOUT": 10,
         "MAIL_LEASE_SECONDS": 120,
+        "MAIL_KEEP_DAYS": 30,
         "ADMIN_EMAILS": [],  # only a seed: `flask --app app operators grant --from-config`
         "BASE_URL": "http://127.0.0.1:5000",
         "LOGIN_ATTEMPTS_PER_ACCOUNT": 5,

@@ -89,10 +89,12 @@ def deliver_mail(message_ids: list[int]) -> int:
 @huey.lock_task("sweep")
 @in_app_context
 def sweep() -> int:
-    """Create what has fallen due (check-ins, reminders, digests), then queue every deliverable message."""
+    """Create what has fallen due (check-ins, reminders, digests), purge old mail bodies, then queue every
+    deliverable message."""
     checkins.create_due()
     feedback.create_due_reminders()
     lessons.create_due_checks()
+    mail.purge_old_bodies()
     ids = mail.due_for_delivery()
     _in_batches(ids)
     return len(ids)

@@ -24,13 +24,16 @@ REDIS_URL. Values shown are the defaults.
 # Mail. "file" writes each message as an .eml file into MAIL_DIR (and logs the path); "smtp" sends.
 # MAIL_TRANSPORT = "file"
 # MAIL_DIR = "<instance>/mail"
-# MAIL_FROM = "failforward <failforward@localhost>"
+# MAIL_FROM = "failforward <failforward@localhost>"  # its domain (else BASE_URL's host) ends each Message-ID
 # SMTP_HOST = "localhost"
 # SMTP_PORT = 25
 # SMTP_USERNAME = None
 # SMTP_PASSWORD = None
 # SMTP_STARTTLS = False
 # SMTP_TIMEOUT = 10
+# Days after which the sweep drops the bodies (links, private text) of sent, failed and cancelled mail;
+# the envelope (recipient, subject, key, status, dates) stays for the outbox page.
+# MAIL_KEEP_DAYS = 30
 
 # Sign-in throttling: failed attempts allowed per account and per client address in the window.
 # LOGIN_ATTEMPTS_PER_ACCOUNT = 5

@@ -27,12 +27,20 @@ PASSWORD_HASH = hash_password(PASSWORD)  # hashed once: argon2 is slow on purpos
 
 
 class Inbox:
-    """An aiosmtpd handler that keeps every message it receives, parsed."""
+    """An aiosmtpd handler that keeps every message it receives, parsed and as the raw bytes received."""
 
     def __init__(self):
         self.messages: list[email.message.EmailMessage] = []
+        self.raw: list[bytes] = []
         self.reply: str | None = None  # e.g. "451 try later" to refuse the next messages
+        self.rcpt_reply: str | None = None  # e.g. "451 4.7.1 greylisted" to refuse each recipient
         self._lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.rcpt_reply:
+            return self.rcpt_reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.reply:
@@ -40,6 +48,7 @@ class Inbox:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._lock:
             self.messages.append(message)
+            self.raw.append(envelope.content)
         return "250 OK"
 
     def to(self, address: str) -> list[email.message.EmailMessage]:
@@ -77,7 +86,8 @@ def inbox(smtp_server):
     """The messages the app sent during this test."""
     _controller, inbox = smtp_server
     inbox.messages.clear()
-    inbox.reply = None
+    inbox.raw.clear()
+    inbox.reply = inbox.rcpt_reply = None
     return inbox
 
 

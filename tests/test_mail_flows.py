@@ -356,6 +356,25 @@ def test_a_451_keeps_the_message_pending_with_a_backoff_then_it_arrives(app, clo
     assert (message.status, message.attempts) == (SENT, 2)
 
 
+def test_a_451_at_rcpt_greylisting_is_retried_with_the_backoff_and_arrives_once(
+        app, client, clock, inbox, learner, coach, ask):
+    inbox.rcpt_reply = "451 4.7.1 Greylisted, please try again later"
+    ask()
+    client.post("/reset", data={"email": learner.email})  # account mail too: a sign-up or reset link
+    messages = outbox()
+    assert [m.status for m in messages] == [PENDING, PENDING] and inbox.messages == []
+    assert all(m.not_before > START and "451" in m.last_error and "Greylisted" in m.last_error for m in messages)
+
+    inbox.rcpt_reply = None
+    sweep()  # not yet: the backoff holds them
+    assert inbox.messages == []
+    clock.set(max(m.not_before for m in messages) + timedelta(seconds=1))
+    sweep()
+    sweep()
+    assert sorted(m["Message-ID"] for m in inbox.messages) == sorted(m.message_id for m in messages)
+    assert [(m.status, m.attempts) for m in outbox()] == [(SENT, 2), (SENT, 2)]
+
+
 def test_a_550_fails_for_good_and_shows_in_the_cli_and_ops_page_until_retried(
         app, client, runner, clock, inbox, make_user, coach, ask):
     operator = make_user(name="Olga Ops", email="ops@example.com")
@@ -412,8 +431,8 @@ def test_names_with_cr_lf_never_add_a_header(app, inbox, make_user, clock):
 
     assert [m["To"] for m in inbox.messages] == ["casey@example.com", "casey@example.com"]
     for received in inbox.messages:
-        assert set(received.keys()) == {"From", "To", "Subject", "Message-ID", "Date", "List-Unsubscribe",
-                                        "List-Unsubscribe-Post", "Content-Type", "MIME-Version"}
+        assert set(received.keys()) == {"From", "To", "Subject", "Message-ID", "Date", "Auto-Submitted",
+                                        "List-Unsubscribe", "List-Unsubscribe-Post", "Content-Type", "MIME-Version"}
         assert "\n" not in received["Subject"] and "\r" not in received["Subject"]
     request_mail, reminder = inbox.messages
     assert request_mail["Subject"] == ("Lee Bcc: victim@example.com asks for feedback on "

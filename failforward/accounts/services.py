@@ -22,7 +22,7 @@ from failforward.accounts.models import (
 from failforward.accounts.passwords import hash_password, verify_password
 from failforward.calendar import zone_of
 from failforward.extensions import db
-from failforward.mail.services import queue_mail
+from failforward.mail.services import forget, queue_mail
 from failforward.signing import LinkError, sign, unsign
 from failforward.web import absolute_url
 
@@ -50,7 +50,9 @@ def user_by_email(email: str) -> User | None:
 
 def _mail(key: str, to: str, template: str, subject: str, **context) -> None:
     body = render_template(f"mail/{template}.txt", **context)
-    queue_mail(key, to, subject, body)
+    # Owned by the account the address belongs to now, so that deleting it forgets this mail too.
+    owner = db.session.scalar(db.select(User.id).where(User.email == to))
+    queue_mail(key, to, subject, body, recipient_id=owner)
 
 
 def _stamp(*parts: str) -> str:
@@ -106,15 +108,18 @@ def unsubscribe(token: str) -> tuple[User, str]:
     return user, kind
 
 
-def notify(user: User, kind: str, key: str, subject: str, template: str, **context) -> bool:
+def notify(user: User, kind: str, key: str, subject: str, template: str, *, about: User | None = None,
+           **context) -> bool:
     """Queue an optional email (if the person wants it) with its unsubscribe link, held through
-    quiet hours in their zone. The caller commits. True when queued."""
+    quiet hours in their zone; `about` is the learner whose data it shows, if not the recipient's own
+    (it goes only while the recipient may still see them). The caller commits. True when queued."""
     if kind not in OPTIONAL_KINDS or not wants(user, kind):
         return False
     url = absolute_url("accounts.unsubscribe", token=unsubscribe_token(user, kind))
     zone = zone_of(user)  # times in the email are shown in the recipient's zone
     body = render_template(f"mail/{template}.txt", user=user, zone=zone, unsubscribe_url=url, **context)
-    return queue_mail(key, user.email, subject, body, kind=kind, unsubscribe_url=url, quiet_zone=zone) is not None
+    return queue_mail(key, user.email, subject, body, kind=kind, unsubscribe_url=url, quiet_zone=zone,
+                      recipient_id=user.id, about_id=about.id if about else None) is not None
 
 
 def start_sign_up(name: str, email: str, password: str, timezone: str, next_path: str | None) -> None:
@@ -365,8 +370,10 @@ def update_settings(user: User, *, name: str, timezone: str, checkin_weekday: in
 
 
 def delete_account(user: User, password: str) -> None:
-    """Delete the account and, through the database's cascades, everything that is theirs."""
+    """Delete the account and, through the database's cascades, everything that is theirs; mail to or
+    about them is withdrawn, or stripped of their address and text."""
     _require_password(user, password)
+    forget(user.id, user.email)
     db.session.delete(user)
     db.session.commit()
 

@@ -37,9 +37,15 @@ def active_link(coach_id: int, learner_id: int) -> CoachingLink | None:
     )
 
 
+def may_see_learner(viewer_id: int, learner_id: int) -> bool:
+    """May this person see this learner's goals, drills, reps and feedback? (Self, or an active coach.)
+    By ids, so that mail can re-check a message about a learner when it is sent."""
+    return viewer_id == learner_id or active_link(viewer_id, learner_id) is not None
+
+
 def can_view_learner(viewer: User, learner_id: int) -> bool:
     """May this viewer see this learner's goals, drills, reps and feedback? (Self, or an active coach.)"""
-    return viewer.id == learner_id or active_link(viewer.id, learner_id) is not None
+    return may_see_learner(viewer.id, learner_id)
 
 
 def learner_or_404(viewer: User, learner_id: int) -> User:

@@ -11,7 +11,7 @@ from failforward.accounts.models import User
 from failforward.coaching.access import active_link, link_or_404
 from failforward.coaching.models import CoachingLink, Contract, Invite
 from failforward.extensions import db
-from failforward.mail.services import queue_mail
+from failforward.mail.services import queue_mail, withdraw
 from failforward.signing import LinkError, sign, unsign
 from failforward.web import absolute_url
 
@@ -184,9 +184,11 @@ def withdraw_invite(coach: User, invite_id: int) -> None:
 # --- links and contracts ------------------------------------------------------------------------
 
 def end_link(viewer: User, link: CoachingLink) -> None:
-    """End a link; either side may. Access stops on the next request. Ending twice does nothing."""
+    """End a link; either side may. Access stops on the next request, and the mail waiting to tell
+    the coach about the learner (held for quiet hours, say) is withdrawn. Ending twice does nothing."""
     if link.ended_at is None:
         link.ended_at, link.ended_by_id = clock.now(), viewer.id
+        withdraw(recipient_id=link.coach_id, about_id=link.learner_id)
         db.session.commit()
 
 

@@ -61,7 +61,7 @@ def ask(learner: User, rep: Rep, question: str, extra_reps: list[Rep] = ()) -> F
     for link in links:
         if not wants(link.coach, "feedback-digest"):
             notify(link.coach, "feedback-request", f"feedback-request:{feedback.id}:{link.coach_id}",
-                   f"{learner.name} asks for feedback on {rep.drill.name}", "feedback_request",
+                   f"{learner.name} asks for feedback on {rep.drill.name}", "feedback_request", about=learner,
                    feedback=feedback, rep=rep, url=absolute_url("feedback.show", request_id=feedback.id))
     db.session.commit()
     return feedback
@@ -251,7 +251,8 @@ def create_due_reminders() -> int:
         for link in coaches:
             if not wants(link.coach, "feedback-digest"):
                 notify(link.coach, "feedback-reminder", f"feedback-reminder:{feedback.id}:{link.coach_id}",
-                       f"Overdue: feedback for {feedback.learner.name}", "feedback_reminder", feedback=feedback,
+                       f"Overdue: feedback for {feedback.learner.name}", "feedback_reminder",
+                       about=feedback.learner, feedback=feedback,
                        url=absolute_url("feedback.show", request_id=feedback.id))
         feedback.reminded_at = now
     db.session.commit()

@@ -11,19 +11,32 @@ import html
 import logging
 import re
 import smtplib
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.policy import EmailPolicy
+from email.utils import make_msgid, parseaddr
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import current_app
-from sqlalchemy import Connection, bindparam, or_, update
+from flask import Flask, current_app
+from sqlalchemy import Connection, bindparam, case, delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from failforward import clock
 from failforward.extensions import db
-from failforward.mail.models import ACCOUNT, FAILED, PENDING, SENT, OutboxMessage
+from failforward.mail.models import (
+    ACCOUNT,
+    CANCELLED,
+    FAILED,
+    FORGOTTEN,
+    PENDING,
+    SENT,
+    STATUSES,
+    OutboxMessage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +44,8 @@ PENDING_KEY = "outbox_pending_ids"
 MAX_ATTEMPTS = 8
 QUIET_START, QUIET_END = time(21, 0), time(7, 0)
 _URL = re.compile(r"https?://[^\s<>\"]+")
+ACCESS_RULE = "failforward.mail.may_see_learner"
+NO_LONGER_ALLOWED = "cancelled: the recipient may no longer see this learner's data"
 
 
 class TemporaryMailError(Exception):
@@ -58,6 +73,25 @@ def _after_quiet_hours(message: OutboxMessage, moment: datetime) -> datetime | N
     return quiet_until(moment, ZoneInfo(message.quiet_zone)) or moment
 
 
+def init_app(app: Flask, may_see_learner: Callable[[int, int], bool]) -> None:
+    """Register the access rule (viewer id, learner id) that mail about a learner is re-checked against
+    when it is sent.
+
+    The rule lives in coaching, which sits above mail (it queues mail), so mail cannot import it without
+    a cycle; the app factory, which knows both, hands it down instead.
+    """
+    app.extensions[ACCESS_RULE] = may_see_learner
+
+
+@functools.cache
+def _sender_domain(mail_from: str, base_url: str) -> str:
+    """MAIL_FROM's domain; BASE_URL's host when that is a bare name like the default's `localhost`."""
+    domain = parseaddr(mail_from)[1].rpartition("@")[2].lower()
+    if "." in domain:
+        return domain
+    return urlsplit(base_url).hostname or domain or "localhost"
+
+
 # --- queueing ---------------------------------------------------------------------------------------
 
 def html_from_text(text: str) -> str:
@@ -81,20 +115,25 @@ def _insert_outbox(dialect: str):
 
 def queue_mail(key: str, recipient: str, subject: str, text_body: str, *, kind: str = ACCOUNT,
                html_body: str | None = None, unsubscribe_url: str | None = None,
-               quiet_zone: ZoneInfo | None = None) -> int | None:
+               quiet_zone: ZoneInfo | None = None, recipient_id: int | None = None,
+               about_id: int | None = None) -> int | None:
     """Add an email to the outbox in the caller's transaction and return its id; a key already there
     is a no-op (None), even when another process writes the same key at the same moment.
 
     With `quiet_zone`, a message that falls in quiet hours (21:00-07:00 there) waits until 07:00.
+    `recipient_id` is the recipient's account, if any; `about_id` the learner whose data the message
+    shows, when that is not the recipient: it goes only while the recipient may still see that learner.
     One INSERT ... ON CONFLICT DO NOTHING: a check, a SAVEPOINT and an ORM flush per message cost the
     sweep more than composing the email (bench/fanout.py).
     """
-    domain = current_app.config["MAIL_FROM"].rsplit("@", 1)[-1].strip(" >") or "localhost"
+    domain = _sender_domain(current_app.config["MAIL_FROM"], current_app.config["BASE_URL"])
     not_before = quiet_until(clock.now(), quiet_zone) if quiet_zone else None
     message_id = db.session.execute(_insert_outbox(db.session.get_bind().dialect.name), dict(
         key=key,
         kind=kind,
         recipient=one_line(recipient),
+        recipient_id=recipient_id,
+        about_id=about_id,
         subject=one_line(subject)[:300],
         text_body=text_body,
         html_body=html_body or html_from_text(text_body),
@@ -110,14 +149,39 @@ def queue_mail(key: str, recipient: str, subject: str, text_body: str, *, kind: 
 
 # --- delivery -----------------------------------------------------------------------------------
 
+class _LiteralHeader(UnstructuredHeader):
+    """A header that mail systems read as written, like List-Unsubscribe's `<https://...>`.
+
+    Python folds a header longer than 78 characters and, finding no whitespace to fold at, rewrites it as
+    RFC 2047 encoded words, which RFC 2047 section 5 forbids in structured fields: a strict client (or a
+    mailbox provider's one-click unsubscribe) then finds no URL. So these fold at whitespace only, within
+    RFC 5322's hard limit of 998 characters a line.
+    """
+
+    def fold(self, *, policy):
+        return super().fold(policy=policy.clone(max_line_length=998))
+
+
+def _policy() -> EmailPolicy:
+    """email.policy.default, with List-Unsubscribe kept literal."""
+    headers = HeaderRegistry()
+    headers.map_to_type("list-unsubscribe", _LiteralHeader)
+    return EmailPolicy(header_factory=headers)
+
+
+_POLICY = _policy()
+
+
 def compose(message: OutboxMessage) -> EmailMessage:
     """Build the MIME message: plain text and an HTML alternative."""
-    email = EmailMessage()
+    email = EmailMessage(policy=_POLICY)
     email["From"] = current_app.config["MAIL_FROM"]
     email["To"] = message.recipient
     email["Subject"] = message.subject
     email["Message-ID"] = message.message_id
     email["Date"] = message.created_at  # a datetime, not its text: parsing the text back cost a third of compose()
+    # RFC 3834: every message here is written by the app, not a person; vacation responders stay quiet.
+    email["Auto-Submitted"] = "auto-generated"
     if message.unsubscribe_url:
         email["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
         email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -133,8 +197,18 @@ def _deliverable(now: datetime):
                    or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before <= now))
 
 
+def _still_allowed(message: OutboxMessage) -> bool:
+    """May the recipient still see the learner this message is about? Asked when it is sent, since
+    quiet hours, a backoff or an operator's retry can send it long after it was written."""
+    if message.about_id is None:
+        return True
+    return message.recipient_id is not None and current_app.extensions[ACCESS_RULE](
+        message.recipient_id, message.about_id)
+
+
 def claim(message_ids: list[int]) -> list[tuple[int, EmailMessage]]:
-    """Lease the deliverable ones (so no other worker sends them meanwhile) and compose them.
+    """Lease the deliverable ones (so no other worker sends them meanwhile) and compose them; cancel
+    those whose recipient may no longer see the learner they are about.
 
     Returns with no transaction open: nothing may hold SQLite's write lock while SMTP talks.
     """
@@ -149,10 +223,27 @@ def claim(message_ids: list[int]) -> list[tuple[int, EmailMessage]]:
     db.session.commit()
     if not claimed:
         return []
-    composed = [(m.id, compose(m)) for m in db.session.scalars(
-        db.select(OutboxMessage).where(OutboxMessage.id.in_(claimed)).order_by(OutboxMessage.id))]
+    composed, withdrawn = [], []
+    for message in db.session.scalars(
+            db.select(OutboxMessage).where(OutboxMessage.id.in_(claimed)).order_by(OutboxMessage.id)):
+        if _still_allowed(message):
+            composed.append((message.id, compose(message)))
+        else:
+            withdrawn.append(message.id)
+    if withdrawn:
+        _cancel(withdrawn)
     db.session.rollback()  # end the read
     return composed
+
+
+def _cancel(message_ids: list[int]) -> None:
+    """Settle messages that must not go: cancelled, their private text dropped at once."""
+    db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id.in_(message_ids))
+        .values(status=CANCELLED, lease_until=None, text_body=None, html_body=None, last_error=NO_LONGER_ALLOWED)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    log.info("mail %s cancelled: %s", message_ids, NO_LONGER_ALLOWED)
 
 
 _MARK = (update(OutboxMessage.__table__).where(OutboxMessage.__table__.c.id == bindparam("message"))
@@ -177,6 +268,7 @@ def deliver(message_ids: list[int]) -> int:
     if not messages:
         return 0
     sent: set[int] = set()
+    deferred: dict[int, str] = {}  # refused for now by the recipient's server (greylisting): this one later
     try:
         with db.engine.connect() as marks, _transport() as send:
             for message_id, email in messages:
@@ -189,8 +281,13 @@ def deliver(message_ids: list[int]) -> int:
                     sent.add(message_id)  # settled: not to be retried
                     continue
                 except smtplib.SMTPRecipientsRefused as error:
-                    _failed(marks, message_id, str(error))
-                    sent.add(message_id)
+                    # A 4xx at RCPT (451 greylisting, a full mailbox) is temporary for this address only:
+                    # the connection stays good for the rest of the batch. Only a 5xx is permanent.
+                    if all(400 <= code < 500 for code, _ in error.recipients.values()):
+                        deferred[message_id] = str(error)
+                    else:
+                        _failed(marks, message_id, str(error))
+                        sent.add(message_id)
                     continue
                 except smtplib.SMTPException as error:
                     # Refused before any answer code, e.g. an address that needs SMTPUTF8 from a server
@@ -201,7 +298,10 @@ def deliver(message_ids: list[int]) -> int:
                 _mark(marks, message_id, status=SENT, sent_at=clock.now(), last_error=None)
                 sent.add(message_id)
     except TemporaryMailError as error:
-        _retry_later([message_id for message_id, _ in messages if message_id not in sent], str(error))
+        deferred |= {message_id: str(error) for message_id, _ in messages
+                     if message_id not in sent and message_id not in deferred}
+    if deferred:
+        _retry_later(deferred)
     return len(sent)
 
 
@@ -210,18 +310,18 @@ def _failed(marks: Connection, message_id: int, reason: str) -> None:
     log.warning("mail %s failed permanently: %s", message_id, reason)
 
 
-def _retry_later(message_ids: list[int], reason: str) -> None:
+def _retry_later(reasons: dict[int, str]) -> None:
     """Back off exponentially (30 s, 1 min, 2 min ... up to an hour); give up after MAX_ATTEMPTS."""
     now = clock.now()
-    for message in db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.id.in_(message_ids))):
-        message.last_error, message.lease_until = reason[:1000], None
+    for message in db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.id.in_(reasons))):
+        message.last_error, message.lease_until = reasons[message.id][:1000], None
         if message.attempts >= MAX_ATTEMPTS:
             message.status = FAILED
         else:
             message.not_before = _after_quiet_hours(
                 message, now + timedelta(seconds=min(30 * 2 ** (message.attempts - 1), 3600)))
     db.session.commit()
-    log.info("mail delivery deferred for %d message(s): %s", len(message_ids), reason)
+    log.info("mail delivery deferred for %d message(s): %s", len(reasons), next(iter(reasons.values())))
 
 
 class _transport:
@@ -274,9 +374,10 @@ def due_for_delivery(limit: int = 10_000) -> list[int]:
 
 
 def retry(message_id: int) -> bool:
-    """Put a failed message back in the queue (ops page, `flask outbox retry`)."""
+    """Put a failed message back in the queue (ops page, `flask outbox retry`), unless its body was purged.
+    It is re-checked against the access rule when it is sent, like any other."""
     message = db.session.get(OutboxMessage, message_id)
-    if message is None or message.status == SENT:
+    if message is None or message.status != FAILED or message.text_body is None:
         return False
     message.status, message.attempts, message.lease_until = PENDING, 0, None
     message.not_before = _after_quiet_hours(message, clock.now())
@@ -294,6 +395,45 @@ def listing(status: str | None = None, limit: int = 100) -> list[OutboxMessage]:
 
 
 def counts() -> dict[str, int]:
-    """How many messages are pending, sent and failed."""
+    """How many messages are pending, sent, failed and cancelled."""
     rows = db.session.execute(db.select(OutboxMessage.status, db.func.count()).group_by(OutboxMessage.status))
-    return {PENDING: 0, SENT: 0, FAILED: 0} | dict(rows.all())
+    return dict.fromkeys(STATUSES, 0) | dict(rows.all())
+
+
+# --- what concerns a person: withdrawing, forgetting, purging --------------------------------------
+
+def withdraw(recipient_id: int, about_id: int) -> None:
+    """Remove the pending mail to this person about this learner (their link ended); the caller commits."""
+    db.session.execute(delete(OutboxMessage).where(
+        OutboxMessage.status == PENDING, OutboxMessage.recipient_id == recipient_id,
+        OutboxMessage.about_id == about_id))
+
+
+def forget(user_id: int, email: str) -> None:
+    """An account is being deleted: remove pending mail to or about the person, and strip what was
+    sent or failed of their address, the subject and the bodies, keeping the envelope (key, status,
+    dates) for the outbox page. Mail to their address counts even if queued before the account
+    existed (a sign-up link). The caller commits."""
+    to_them = or_(OutboxMessage.recipient_id == user_id, OutboxMessage.recipient == email)
+    concerns = or_(to_them, OutboxMessage.about_id == user_id)
+    db.session.execute(delete(OutboxMessage).where(concerns, OutboxMessage.status == PENDING))
+    db.session.execute(
+        update(OutboxMessage).where(concerns)
+        .values(recipient=case((to_them, FORGOTTEN), else_=OutboxMessage.recipient), subject=FORGOTTEN,
+                text_body=None, html_body=None, unsubscribe_url=None, last_error=None)
+        .execution_options(synchronize_session=False))
+
+
+def purge_old_bodies() -> int:
+    """Drop the bodies (links with tokens, private text) of messages settled and queued MAIL_KEEP_DAYS
+    ago or more, keeping the envelope for the outbox page. One UPDATE, over a partial index of the
+    bodies still kept, so the sweep can run it every minute; purging twice changes nothing."""
+    cutoff = clock.now() - timedelta(days=current_app.config["MAIL_KEEP_DAYS"])
+    purged = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.text_body.is_not(None), OutboxMessage.created_at <= cutoff,
+               OutboxMessage.status != PENDING)
+        .values(text_body=None, html_body=None, unsubscribe_url=None)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    return purged

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from failforward.accounts.services import is_operator
 from failforward.forms import ConfirmForm
 from failforward.mail import services
+from failforward.mail.models import STATUSES
 from failforward.web import render
 
 bp = Blueprint("ops", __name__)
@@ -23,7 +24,7 @@ def _require_operator() -> None:
 def outbox():
     """Counts by status and the newest messages, failed ones first to look at."""
     _require_operator()
-    status = request.args.get("status") if request.args.get("status") in ("pending", "sent", "failed") else None
+    status = request.args.get("status") if request.args.get("status") in STATUSES else None
     # Not `status=`: render() takes that as the HTTP status, and "failed" made the page answer 0.
     return render("ops/outbox.html", counts=services.counts(), messages=services.listing(status), showing=status)
 
