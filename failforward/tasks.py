@@ -14,6 +14,7 @@ from huey import RedisHuey, SqliteHuey, crontab
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from failforward.accounts import services as accounts
 from failforward.checkins import services as checkins
 from failforward.feedback import services as feedback
 from failforward.ledger import services as ledger
@@ -86,6 +87,7 @@ def sweep() -> int:
     checkins.create_due()
     feedback.create_due_reminders()
     lessons.create_due_checks()
+    accounts.purge_expired()
     ids = mail.due_for_delivery()
     _in_batches(ids)
     return len(ids)

@@ -1,8 +1,9 @@
 """Coaching pages: roster and coaches, invites, the learning contract, ending a link."""
 
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
+from failforward.accounts import throttle
 from failforward.accounts.forms import ConfirmForm
 from failforward.coaching import services
 from failforward.coaching.forms import AcceptContractForm, ContractForm, InviteForm
@@ -44,7 +45,11 @@ def create_invite():
     form = InviteForm()
     if not form.validate_on_submit():
         return _index_page(form, status=422)
-    invite = services.create_invite(current_user, form.email.data or None)
+    try:
+        invite = services.create_invite(current_user, form.email.data or None, client=request.remote_addr)
+    except throttle.Throttled as error:
+        form.email.errors.append(str(error))
+        return _index_page(form, status=422)
     flash("Invite ready. Copy the link below and send it to your learner." if not invite.email
           else f"Invite emailed to {invite.email}. You can also copy the link below.", "success")
     return done(url_for("coaching.index", _anchor="invites"))
