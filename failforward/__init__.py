@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from failforward import cli, settings, tasks, web
 from failforward.accounts.routes import bp as accounts_bp
@@ -38,6 +39,11 @@ def create_app(config: dict | None = None) -> Flask:
         app.instance_path = config["INSTANCE_PATH"]
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     settings.load(app, config)
+    if app.config["PROXY_COUNT"]:
+        # Trust exactly this many proxies' X-Forwarded-For/-Proto: the client's address (throttling) and
+        # whether it used HTTPS. Any more, and a client could pick its own address.
+        hops = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), include_object=migration_filter(SEARCH_OBJECTS))

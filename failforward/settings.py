@@ -42,9 +42,15 @@ def defaults(instance_path: str) -> dict:
         "MAIL_KEEP_DAYS": 30,
         "ADMIN_EMAILS": [],  # only a seed: `flask --app app operators grant --from-config`
         "BASE_URL": "http://127.0.0.1:5000",
+        # Throttling (accounts/throttle.py) and the proxy hops that say who the client is.
+        "PROXY_COUNT": 0,
         "LOGIN_ATTEMPTS_PER_ACCOUNT": 5,
-        "LOGIN_ATTEMPTS_PER_ADDRESS": 30,
         "LOGIN_WINDOW_MINUTES": 15,
+        "LOGIN_DELAY_MAX_SECONDS": 4,
+        "DEVICE_COOKIE_DAYS": 365,
+        "MAIL_LIMIT_PER_RECIPIENT": 3,
+        "MAIL_LIMIT_PER_CLIENT": 10,
+        "MAIL_LIMIT_WINDOW_MINUTES": 60,
         "INVITE_DAYS": 14,
         "RESET_LINK_MINUTES": 60,
         # Server-side session lifetime: since signing in, and since this browser was last seen.

@@ -3,8 +3,9 @@
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-# Every purpose a link can have; a link signed for one is recognised (and refused) in another.
-PURPOSES = ("sign-up", "password-reset", "coach-invite", "email-action", "unsubscribe", "email-change")
+# Every purpose a signed token can have (links, and the device cookie); one signed for one purpose is
+# recognised (and refused) in another.
+PURPOSES = ("sign-up", "password-reset", "coach-invite", "email-action", "unsubscribe", "email-change", "device")
 
 
 class LinkError(Exception):

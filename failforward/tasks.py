@@ -14,6 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from failforward import settings
+from failforward.accounts import services as accounts
 from failforward.checkins import services as checkins
 from failforward.feedback import services as feedback
 from failforward.ledger import services as ledger
@@ -95,6 +96,7 @@ def sweep() -> int:
     feedback.create_due_reminders()
     lessons.create_due_checks()
     mail.purge_old_bodies()
+    accounts.purge_expired()
     ids = mail.due_for_delivery()
     _in_batches(ids)
     return len(ids)

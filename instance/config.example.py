@@ -35,10 +35,24 @@ REDIS_URL. Values shown are the defaults.
 # the envelope (recipient, subject, key, status, dates) stays for the outbox page.
 # MAIL_KEEP_DAYS = 30
 
-# Sign-in throttling: failed attempts allowed per account and per client address in the window.
+# Reverse proxies in front of the app (1 behind one nginx or Caddy). The client's address (throttling) and
+# scheme come from the last PROXY_COUNT hops of X-Forwarded-For/-Proto; 0 ignores those headers.
+# PROXY_COUNT = 0
+
+# Sign-in throttling. Untrusted browsers get LOGIN_ATTEMPTS_PER_ACCOUNT attempts per account in the window;
+# a browser that signed in to the account before carries a device cookie (DEVICE_COOKIE_DAYS) and has its
+# own count instead. A client address is never refused, only slowed: 0.25 s after one recent failure,
+# doubling with each, up to LOGIN_DELAY_MAX_SECONDS.
 # LOGIN_ATTEMPTS_PER_ACCOUNT = 5
-# LOGIN_ATTEMPTS_PER_ADDRESS = 30
 # LOGIN_WINDOW_MINUTES = 15
+# LOGIN_DELAY_MAX_SECONDS = 4
+# DEVICE_COOKIE_DAYS = 365
+
+# Mail sent without an account (sign-up, password reset, coach invites to an address): at most this many
+# per recipient address and per client address in the window, checked before any password is hashed.
+# MAIL_LIMIT_PER_RECIPIENT = 3
+# MAIL_LIMIT_PER_CLIENT = 10
+# MAIL_LIMIT_WINDOW_MINUTES = 60
 
 # Link lifetimes.
 # INVITE_DAYS = 14

@@ -15,6 +15,7 @@ from sqlalchemy import event
 
 from failforward import clock as app_clock
 from failforward import create_app
+from failforward.accounts import throttle
 from failforward.accounts.models import User
 from failforward.accounts.passwords import hash_password
 from failforward.extensions import db
@@ -151,15 +152,25 @@ class FreshRequestClient(FlaskClient):
 
 
 @pytest.fixture
-def app(tmp_path, smtp_server, inbox):
-    """The app with a fresh database; CSRF off (its own tests turn it on)."""
-    app = make_test_app(tmp_path, smtp_server)
+def app(request, tmp_path, smtp_server, inbox):
+    """The app with a fresh database; CSRF off (its own tests turn it on). A test marked
+    `@pytest.mark.app_config(NAME=value)` gets those settings too."""
+    marker = request.node.get_closest_marker("app_config")
+    app = make_test_app(tmp_path, smtp_server, **(marker.kwargs if marker else {}))
     app.test_client_class = FreshRequestClient
     with app.app_context():
         yield app
         db.session.remove()
         db.drop_all()
         db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def pauses(monkeypatch) -> list[float]:
+    """The delays sign-in throttling asked for, recorded instead of slept: no test ever waits."""
+    asked: list[float] = []
+    monkeypatch.setattr(throttle, "pause", asked.append)
+    return asked
 
 
 @pytest.fixture

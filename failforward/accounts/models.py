@@ -58,13 +58,14 @@ class OperatorGrant(db.Model):
     granted_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
 
 
-class LoginFailure(db.Model):
-    """A failed sign-in, kept for a short while to throttle guessing per account and per address."""
+class RateCounter(db.Model):
+    """How often one thing happened in its current window: sign-in attempts per account, device cookie or
+    client address, and mails sent without an account per recipient or client (accounts.throttle)."""
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), index=True)
-    address: Mapped[str] = mapped_column(String(64), index=True)
-    at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now, index=True)
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+    # When the window ends: the next hit after it starts a new window at 1, and the sweep forgets it.
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class PendingSignup(db.Model):

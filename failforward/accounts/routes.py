@@ -2,11 +2,11 @@
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, flash, redirect, request, session, url_for
+from flask import Blueprint, after_this_request, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from failforward import clock
-from failforward.accounts import services
+from failforward.accounts import services, throttle
 from failforward.accounts.forms import (
     ChangeEmailForm,
     ChangePasswordForm,
@@ -56,6 +56,18 @@ def _sign_in(user) -> None:
     session.clear()
     services.start_session(user)
     login_user(user)
+    _remember_device(user)
+
+
+def _remember_device(user) -> None:
+    """Give this browser a device cookie for `user`: the account's lockout spares it (OWASP device cookies)."""
+    token = throttle.device_token(user)
+
+    @after_this_request
+    def set_cookie(response):
+        response.set_cookie(throttle.DEVICE_COOKIE, token, max_age=throttle.device_cookie_days() * 86400,
+                            secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True, samesite="Lax")
+        return response
 
 
 @bp.get("/signup")
@@ -71,8 +83,12 @@ def create():
     next_path = safe_next(request.args.get("next"), "")
     if not form.validate_on_submit():
         return invalid("accounts/signup.html", form=form, next=next_path)
-    services.start_sign_up(form.name.data, form.email.data, form.password.data, form.timezone.data,
-                           next_path or None)
+    try:
+        services.start_sign_up(form.name.data, form.email.data, form.password.data, form.timezone.data,
+                               next_path or None, client=request.remote_addr)
+    except throttle.Throttled as error:
+        form.email.errors.append(str(error))
+        return invalid("accounts/signup.html", form=form, next=next_path)
     return redirect(url_for("accounts.sign_up_sent", email=form.email.data), 303)
 
 
@@ -116,14 +132,16 @@ def login():
 
 @bp.post("/login")
 def authenticate():
-    """Sign in, throttled per account and per address."""
+    """Sign in: untrusted clients are throttled per account, a browser with a device cookie per cookie, and
+    every client slowed down by its address's recent failures."""
     form = LoginForm()
     next_path = safe_next(request.args.get("next"), url_for("home.index"))
     if not form.validate_on_submit():
         return invalid("accounts/login.html", form=form, next=next_path)
     try:
-        user = services.authenticate(form.email.data, form.password.data, request.remote_addr or "-")
-    except services.AccountError as error:
+        user = services.authenticate(form.email.data, form.password.data, request.remote_addr or "-",
+                                     request.cookies.get(throttle.DEVICE_COOKIE))
+    except (services.AccountError, throttle.Throttled) as error:
         form.password.errors.append(str(error))
         return invalid("accounts/login.html", form=form, next=next_path)
     _sign_in(user)
@@ -167,7 +185,11 @@ def send_reset():
     form = ResetRequestForm()
     if not form.validate_on_submit():
         return invalid("accounts/reset_request.html", form=form)
-    services.request_password_reset(form.email.data)
+    try:
+        services.request_password_reset(form.email.data, client=request.remote_addr)
+    except throttle.Throttled as error:
+        form.email.errors.append(str(error))
+        return invalid("accounts/reset_request.html", form=form)
     return render("accounts/reset_sent.html", email=form.email.data)
 
 

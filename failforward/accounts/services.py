@@ -1,4 +1,4 @@
-"""Account rules: sign-up by emailed link, sign-in with throttling, passwords, email, deletion."""
+"""Account rules: sign-up by emailed link, sign-in with throttling (accounts.throttle), passwords, email, deletion."""
 
 import hashlib
 import secrets
@@ -8,11 +8,11 @@ from flask import current_app, render_template
 from sqlalchemy.exc import IntegrityError
 
 from failforward import clock
+from failforward.accounts import throttle
 from failforward.accounts.models import (
     OFF_BY_DEFAULT,
     OPTIONAL_KINDS,
     EmailSwitch,
-    LoginFailure,
     OperatorGrant,
     PendingSignup,
     UsedLink,
@@ -122,9 +122,12 @@ def notify(user: User, kind: str, key: str, subject: str, template: str, *, abou
                       recipient_id=user.id, about_id=about.id if about else None) is not None
 
 
-def start_sign_up(name: str, email: str, password: str, timezone: str, next_path: str | None) -> None:
-    """Email a link that finishes the sign-up; a known address is told it has an account already."""
+def start_sign_up(name: str, email: str, password: str, timezone: str, next_path: str | None,
+                  client: str | None = None) -> None:
+    """Email a link that finishes the sign-up; a known address is told it has an account already. Limited
+    per recipient and per client address (throttle.Throttled) before any hashing."""
     email = normalise_email(email)
+    throttle.limit_mail(email, client)
     nonce = secrets.token_urlsafe(24)
     password_hash = hash_password(password)  # hashed either way, so both answers take as long
     if user_by_email(email):
@@ -162,55 +165,53 @@ def finish_sign_up(token: str) -> tuple[User, str | None]:
     return user, next_path
 
 
-def _throttled(email: str, address: str) -> bool:
-    config = current_app.config
-    since = clock.now() - timedelta(minutes=config["LOGIN_WINDOW_MINUTES"])
-    count = db.select(db.func.count()).select_from(LoginFailure).where(LoginFailure.at > since)
-    by_account = db.session.scalar(count.where(LoginFailure.email == email))
-    by_address = db.session.scalar(count.where(LoginFailure.address == address))
-    return by_account >= config["LOGIN_ATTEMPTS_PER_ACCOUNT"] or by_address >= config["LOGIN_ATTEMPTS_PER_ADDRESS"]
-
-
-def authenticate(email: str, password: str, address: str) -> User:
-    """Return the account for these credentials, or raise AccountError (same words for any email)."""
+def authenticate(email: str, password: str, address: str, device: str | None = None) -> User:
+    """Return the account for these credentials, or raise AccountError (same words for any email), or
+    throttle.Throttled when this client may not try the account now. `device` is the device cookie."""
     email = normalise_email(email)
-    window = current_app.config["LOGIN_WINDOW_MINUTES"]
-    if _throttled(email, address):
-        verify_password(None, password)
-        raise AccountError(f"Too many attempts. Wait {window} minutes, or reset your password.")
     user = user_by_email(email)
-    password_hash = user.password_hash if user else None
-    # End the read before hashing: argon2 takes tens of milliseconds on purpose, and SQLite's
-    # write lock must not wait on it (every sign-in and every write would queue behind).
-    db.session.commit()
+    password_hash = user.password_hash if user else None  # read before begin_sign_in ends the transaction
+    attempt = throttle.begin_sign_in(email, user, address, device)
     if not verify_password(password_hash, password):
-        now = clock.now()
-        db.session.execute(db.delete(LoginFailure).where(LoginFailure.at < now - timedelta(minutes=window)))
-        db.session.add(LoginFailure(email=email, address=address[:64], at=now))
-        db.session.commit()
+        throttle.sign_in_failed(attempt)
         raise AccountError("That email and password do not match an account.")
-    db.session.execute(db.delete(LoginFailure).where(LoginFailure.email == email))
-    db.session.commit()
+    throttle.sign_in_succeeded(attempt)
     return user
 
 
-def request_password_reset(email: str) -> None:
-    """Email a one-hour, single-use reset link when the account exists; do nothing visible otherwise."""
+def request_password_reset(email: str, client: str | None = None) -> None:
+    """Email a one-hour, single-use reset link when the account exists, and a note that there is none
+    otherwise: the same work either way, so neither the answer nor its timing tells who has an account.
+    Limited per recipient and per client address (throttle.Throttled)."""
+    email = normalise_email(email)
+    throttle.limit_mail(email, client)
     user = user_by_email(email)
-    if user is None:
-        return
     nonce = secrets.token_urlsafe(24)
+    # Signed for an unknown address too, and not used: the signature is part of the work both answers do.
     token = password_reset_token(user, nonce)
-    _mail(f"password-reset:{nonce}", user.email, "password_reset", "Reset your failforward password",
-          name=user.name, url=absolute_url("accounts.reset", token=token),
-          minutes=current_app.config["RESET_LINK_MINUTES"])
+    if user is None:
+        _mail(f"password-reset:{nonce}", email, "password_reset_unknown", "Reset your failforward password",
+              signup_url=absolute_url("accounts.new"), reset_url=absolute_url("accounts.reset_request"))
+    else:
+        _mail(f"password-reset:{nonce}", user.email, "password_reset", "Reset your failforward password",
+              name=user.name, url=absolute_url("accounts.reset", token=token),
+              minutes=current_app.config["RESET_LINK_MINUTES"])
     db.session.commit()
 
 
-def password_reset_token(user: User, nonce: str) -> str:
+def purge_expired() -> None:
+    """Forget sign-ups whose link has expired and throttling counts whose window has ended (the sweep)."""
+    db.session.execute(db.delete(PendingSignup).where(
+        PendingSignup.created_at < clock.now() - timedelta(hours=SIGN_UP_LINK_HOURS)))
+    throttle.forget_expired()
+    db.session.commit()
+
+
+def password_reset_token(user: User | None, nonce: str) -> str:
     """A reset link's token, bound to the current password: once it changes by any path (another
-    reset link, Settings), the link stops working."""
-    return sign("password-reset", {"u": user.id, "n": nonce, "p": _stamp(user.password_hash)})
+    reset link, Settings), the link stops working. Signed for an unknown address too (user None)."""
+    return sign("password-reset", {"u": user.id if user else None, "n": nonce,
+                                   "p": _stamp(user.password_hash if user else "")})
 
 
 def reset_link_user(token: str) -> tuple[User, str]:

@@ -1,8 +1,9 @@
 """Coaching pages: roster and coaches, invites, the learning contract, ending a link."""
 
-from flask import Blueprint, flash, redirect, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
+from failforward.accounts import throttle
 from failforward.coaching import access, services
 from failforward.coaching.forms import AcceptContractForm, ContractForm, InviteForm
 from failforward.forms import ConfirmForm
@@ -31,7 +32,11 @@ def create_invite():
     form = InviteForm()
     if not form.validate_on_submit():
         return invalid("coaching/index.html", **vars(services.coaching_page(current_user)), invite_form=form)
-    invite = services.create_invite(current_user, form.email.data or None)
+    try:
+        invite = services.create_invite(current_user, form.email.data or None, client=request.remote_addr)
+    except throttle.Throttled as error:
+        form.email.errors.append(str(error))
+        return invalid("coaching/index.html", **vars(services.coaching_page(current_user)), invite_form=form)
     flash("Invite ready. Copy the link below and send it to your learner." if not invite.email
           else f"Invite emailed to {invite.email}. You can also copy the link below.", "success")
     return done(url_for("coaching.index", _anchor="invites"))

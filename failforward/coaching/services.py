@@ -7,6 +7,7 @@ from datetime import timedelta
 from flask import abort, current_app, render_template
 
 from failforward import clock
+from failforward.accounts import throttle
 from failforward.accounts.models import User
 from failforward.coaching.access import active_link, link_or_404
 from failforward.coaching.models import CoachingLink, Contract, Invite
@@ -113,11 +114,15 @@ def invite_url(invite: Invite) -> str:
     return absolute_url("coaching.show_invite", token=invite_token(invite))
 
 
-def create_invite(coach: User, email: str | None) -> Invite:
-    """Make a 14-day, single-use invite; when an address is given, email the link there too."""
+def create_invite(coach: User, email: str | None, client: str | None = None) -> Invite:
+    """Make a 14-day, single-use invite; when an address is given, email the link there too, limited per
+    recipient and per client address (throttle.Throttled)."""
+    email = email.strip().lower() if email else None
+    if email:
+        throttle.limit_mail(email, client)
     invite = Invite(
         coach_id=coach.id,
-        email=email.strip().lower() if email else None,
+        email=email,
         nonce=secrets.token_urlsafe(24),
         expires_at=clock.now() + timedelta(days=current_app.config["INVITE_DAYS"]),
     )
