@@ -46,8 +46,8 @@ def create_app(config: dict | None = None) -> Flask:
         configure_sqlite(db.engine)
 
     tasks.configure(app)
-    _register_blueprints(app)
     web.init_app(app)
+    _register_blueprints(app)
     return app
 
 

@@ -11,6 +11,9 @@ REDIS_URL. Values shown are the defaults.
 # Database. Default: SQLite at instance/failforward.sqlite3 (WAL mode). DATABASE_URL overrides it,
 # e.g. postgresql://user:pass@host/failforward (psycopg 3 is used).
 # SQLALCHEMY_DATABASE_URI = "sqlite:///<instance>/failforward.sqlite3"
+# Engine options. Keep hide_parameters: a failed statement's error, and so the log, never quotes what
+# a person typed.
+# SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 
 # Task queue. Default: SQLite file instance/huey.sqlite3. REDIS_URL (environment) switches to Redis,
 # which several web processes and workers on several machines can share.
