@@ -55,8 +55,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     tasks.configure(app)
     mail.init_app(app, may_see_learner)  # mail sits below coaching, so it is handed coaching's access rule
-    _register_blueprints(app)
     web.init_app(app)
+    _register_blueprints(app)
     return app
 
 

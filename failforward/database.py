@@ -1,10 +1,12 @@
-"""Database URL handling and the SQLite settings that TRUST.md promises (WAL, FULL sync, BEGIN IMMEDIATE)."""
+"""Database URL handling, the SQLite settings that TRUST.md promises (WAL, FULL sync, BEGIN IMMEDIATE), the
+numbers an id column holds, and database errors told without the values in them."""
 
 from datetime import UTC, datetime
 
 from flask import g, has_app_context, has_request_context, request
 from sqlalchemy import DateTime, Float, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
@@ -12,6 +14,9 @@ from sqlalchemy.types import TypeDecorator
 from failforward.extensions import db
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Every id is an SQL INTEGER column: 4 bytes in PostgreSQL (SQLite's go to 2**63 - 1). A larger number names no
+# row, and PostgreSQL refuses even to compare it ("integer out of range").
+LARGEST_ID = 2**31 - 1
 
 
 def normalise_url(url: str) -> str:
@@ -20,6 +25,44 @@ def normalise_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def whole_number(text: str) -> int:
+    """Text of ASCII digits as an int that an id column holds (0 to LARGEST_ID); ValueError for anything else."""
+    # The length first: int() of thousands of digits is slow, and past 4,300 digits it refuses anyway.
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(LARGEST_ID)) or int(text) > LARGEST_ID:
+        raise ValueError(f"not an id: {text[:20]!r}")
+    return int(text)
+
+
+def as_id(text: str | None) -> int | None:
+    """The id written in `text`, or None when it is no number an id column holds."""
+    try:
+        return whole_number(text or "")
+    except ValueError:
+        return None
+
+
+class DatabaseFailure(Exception):
+    """A database error as the log tells it: what failed and where, without the values involved."""
+
+
+def without_values(error: BaseException) -> BaseException:
+    """The error to log in place of `error`, with the same traceback. A database error loses the driver's
+    message: PostgreSQL quotes what a person typed there ("DETAIL: Failing row contains (...)", "invalid input
+    syntax for type integer: ..."); the statement's parameters are hidden by the engine (hide_parameters)."""
+    if not isinstance(error, DBAPIError):
+        return error
+    driver_error = error.orig
+    diag = getattr(driver_error, "diag", None)
+    if diag is None:  # SQLite names the constraint or the problem, never a value
+        what = str(driver_error)
+    else:
+        where = ", ".join(f"{name} {value}" for name, value in (
+            ("table", diag.table_name), ("column", diag.column_name), ("constraint", diag.constraint_name)) if value)
+        what = f"SQLSTATE {getattr(driver_error, 'sqlstate', None)}" + (f" on {where}" if where else "")
+    told = DatabaseFailure(f"{type(error).__name__} ({type(driver_error).__name__}: {what})\n[SQL: {error.statement}]")
+    return told.with_traceback(error.__traceback__)
 
 
 def configure_sqlite(engine: Engine) -> None:

@@ -6,9 +6,11 @@ from zoneinfo import available_timezones
 
 from flask import request
 from flask_wtf import FlaskForm
-from wtforms import Field, FloatField, SelectChoice
+from wtforms import Field, FloatField, IntegerField, SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import TextInput
+
+from failforward.database import LARGEST_ID
 
 CSRF_MESSAGE = "This form had expired, so nothing was saved yet. Your text is kept: press the button again."
 
@@ -98,9 +100,28 @@ def finite_number(limit: float = 1e12):
 _GROUPED_WITH_POINT = re.compile(r"^[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d+)?$")
 _GROUPED_WITH_COMMA = re.compile(r"^[+-]?[1-9]\d{0,2}(\.\d{3})+,\d+$")
 _COMMA_THOUSANDS = re.compile(r"^[+-]?[1-9]\d{0,2},\d{3}$")  # one group: English 1000 or European 1.0
+_WHOLE = re.compile(r"[+-]?[0-9]+")
 
 
-class NumberField(FloatField):
+class _TypedNumber:
+    """What the number fields share: spaces alone are no input, and text that is not a number gets one message
+    (from the field's `number(text)`), not that message and the range's too."""
+
+    def process_formdata(self, valuelist) -> None:
+        self.data = None
+        if not valuelist or not valuelist[0].strip():
+            # InputRequired reads the raw text, in which spaces count as input, and let a required number
+            # through as nothing (a 500 when saved). Optional() already took spaces for no input.
+            self.raw_data = []
+            return
+        self.data = self.number(valuelist[0].strip())
+
+    def pre_validate(self, form) -> None:
+        if self.process_errors:
+            raise StopValidation()
+
+
+class NumberField(_TypedNumber, FloatField):
     """A decimal number typed on a phone: accepts a comma as the decimal mark, explains bad input."""
 
     # A text input (with inputmode="decimal" for the keyboard), not type="number": in an English-locale
@@ -108,13 +129,9 @@ class NumberField(FloatField):
     # sees what was typed and cannot explain it.
     widget = TextInput()
 
-    def process_formdata(self, valuelist) -> None:
-        if not valuelist or not valuelist[0].strip():
-            self.data = None
-            return
-        text = valuelist[0].strip().replace(" ", "").replace("\u00a0", "")
+    def number(self, text: str) -> float:
+        text = text.replace(" ", "").replace("\u00a0", "")
         if _COMMA_THOUSANDS.match(text):
-            self.data = None
             raise ValueError("Write 1000 or 1.0: a comma before three digits could mean either.")
         if _GROUPED_WITH_POINT.match(text):  # 1,000,000 or 12,345.5: the commas group thousands
             text = text.replace(",", "")
@@ -123,10 +140,21 @@ class NumberField(FloatField):
         elif text.count(",") == 1 and "." not in text:  # 2,5
             text = text.replace(",", ".")
         try:
-            self.data = float(text)
+            return float(text)
         except ValueError as error:
-            self.data = None
             raise ValueError("Enter a number, like 4 or 2.5.") from error
+
+
+class WholeNumberField(_TypedNumber, IntegerField):
+    """A whole number typed on a phone: ASCII digits, at most what an INTEGER column holds."""
+
+    def number(self, text: str) -> int:
+        if not _WHOLE.fullmatch(text):
+            raise ValueError("Enter a whole number, like 4.")
+        # Past LARGEST_ID no column holds it, and a number past 1e308 broke NumberRange (it compares as a float).
+        if len(text.lstrip("+-").lstrip("0")) > len(str(LARGEST_ID)) or abs(int(text)) > LARGEST_ID:
+            raise ValueError("Enter a number with fewer digits.")
+        return int(text)
 
 
 class ConfirmForm(Form):

@@ -9,6 +9,7 @@ from flask import Config, Flask
 from failforward.database import normalise_url
 
 PLACEHOLDER_KEYS = frozenset({"", "change-me", "changeme", "dev", "secret", "placeholder"})
+SHORTEST_KEY_BYTES = 32  # 256 bits: a shorter key is within reach of guessing offline from one signed cookie
 
 
 def defaults(instance_path: str) -> dict:
@@ -16,7 +17,8 @@ def defaults(instance_path: str) -> dict:
     return {
         "SECRET_KEY": None,
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(instance_path) / 'failforward.sqlite3'}",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: a failed statement's error (and so the log) never quotes what a person typed.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "HUEY_IMMEDIATE": False,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
@@ -87,7 +89,7 @@ def load(app: Flask, overrides: dict | None) -> None:
 
 
 def _ensure_secret_key(app: Flask) -> None:
-    """Generate a secret key once into instance/, and refuse a placeholder outside debug and tests."""
+    """Generate a secret key once into instance/; outside debug and tests, refuse a placeholder or a short key."""
     key = app.config.get("SECRET_KEY")
     if not key:
         key_file = Path(app.instance_path) / "secret_key"
@@ -96,8 +98,11 @@ def _ensure_secret_key(app: Flask) -> None:
             key_file.chmod(0o600)
         key = key_file.read_text().strip()
         app.config["SECRET_KEY"] = key
-    if str(key).strip().lower() in PLACEHOLDER_KEYS and not (app.debug or app.testing):
-        raise RuntimeError(
-            "SECRET_KEY is a placeholder. Remove it to have one generated into instance/secret_key,"
-            " or set FAILFORWARD_SECRET_KEY to a long random value."
-        )
+    if app.debug or app.testing:
+        return
+    remedy = (" Remove it to have one generated into instance/secret_key, or set FAILFORWARD_SECRET_KEY to a long"
+              " random value (python -c 'import secrets; print(secrets.token_urlsafe(48))').")
+    if str(key).strip().lower() in PLACEHOLDER_KEYS:
+        raise RuntimeError("SECRET_KEY is a placeholder." + remedy)
+    if len(key if isinstance(key, bytes) else str(key).encode()) < SHORTEST_KEY_BYTES:
+        raise RuntimeError(f"SECRET_KEY is shorter than {SHORTEST_KEY_BYTES} bytes." + remedy)

@@ -1,16 +1,18 @@
-"""Web plumbing used by every domain: render/done, CSRF pre-check, headers, errors, filters."""
+"""Web plumbing used by every domain: render/done, CSRF pre-check, headers, errors, filters, and reading ids,
+pages and days from URLs (a number no id column holds is 404, never a database error)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, make_response, redirect, render_template, request, url_for
+from flask import Flask, abort, current_app, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
 from failforward.calendar import zone_of
-from failforward.database import writes_done
+from failforward.database import LARGEST_ID, as_id, whole_number, without_values, writes_done
 from failforward.extensions import csrf, db, htmx
 from failforward.signing import LinkError
 
@@ -19,6 +21,10 @@ CSP = (
     "font-src 'self'; connect-src 'self'; form-action 'self'; object-src 'none'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
+HSTS = "max-age=31536000; includeSubDomains"
+# The days a week or month in a query string may start on: far beyond any record, and far enough from the ends
+# of the calendar (years 1 and 9999) that a page's week before, month after or eight weeks back still exist.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 
 
 def wants_fragment() -> bool:
@@ -68,6 +74,52 @@ def safe_next(target: str | None, fallback: str) -> str:
     return target
 
 
+class IdConverter(IntegerConverter):
+    """`<int:...>` in a route: a number an id column holds. A larger one is 404, like an unknown id, before a
+    view asks the database (which cannot even compare it)."""
+
+    def to_python(self, value: str) -> int:
+        try:
+            return whole_number(value)
+        except ValueError:
+            # NotFound, not the converter's ValidationError: Werkzeug answers that with 405 when a rule for
+            # another method has the same path (GET and POST /checkins/<id>). No other rule takes digits here.
+            raise NotFound() from None
+
+
+def query_number(name: str) -> int | None:
+    """An id from the query string: None when missing or not digits, 404 when too large to name anything."""
+    text = request.args.get(name, "")
+    number = as_id(text)
+    if number is None and text.isascii() and text.isdigit():
+        abort(404)
+    return number
+
+
+def query_page(last: int = LARGEST_ID) -> int:
+    """The page number from the query string, 1 to `last`: 1 when missing or not digits, `last` when larger
+    (however many digits)."""
+    text = request.args.get("page", "")
+    number = as_id(text)
+    if number is None:
+        return last if text.isascii() and text.isdigit() else 1
+    return max(1, min(number, last))
+
+
+def query_day(name: str, fallback: date) -> date:
+    """A day from the query string, `2026-03-04`, or a month as `2026-03` (its first day): `fallback` when missing
+    or not a date, 404 outside FIRST_DAY to LAST_DAY."""
+    text = request.args.get(name, "")
+    text = f"{text}-01" if len(text) == 7 else text
+    try:
+        day = date.fromisoformat(text) if len(text) == 10 else fallback
+    except ValueError:
+        return fallback
+    if not FIRST_DAY <= day <= LAST_DAY:
+        abort(404)
+    return day
+
+
 def absolute_url(endpoint: str, **values) -> str:
     """A full URL for emails, built on BASE_URL so it is right outside a request (a task) too."""
     base = urlsplit(current_app.config["BASE_URL"])
@@ -100,6 +152,8 @@ def _security_headers(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Frame-Options"] = "DENY"
+    if request.is_secure:  # HTTPS, also behind the proxy (ProxyFix reads X-Forwarded-Proto); never on plain http
+        response.headers["Strict-Transport-Security"] = HSTS
     if current_user and current_user.is_authenticated:
         response.headers["Cache-Control"] = "no-store"
     return response
@@ -150,15 +204,16 @@ def _link_error(error: LinkError) -> tuple[str, int]:
     return render_template("errors/link_error.html", message=str(error)), 400
 
 
-def _server_error(_error: Exception) -> tuple[str, int]:
-    """Generic 500 page: no detail leaks to the browser, the traceback goes to the log."""
-    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+def _server_error(error: Exception) -> tuple[str, int]:
+    """Generic 500 page: no detail leaks to the browser; the traceback goes to the log, without what was typed."""
+    current_app.logger.error("unhandled error on %s %s", request.method, request.path, exc_info=without_values(error))
     db.session.rollback()
     return render_template("errors/error.html", error=None, code=500), 500
 
 
 def init_app(app: Flask) -> None:
-    """Register the plumbing on the app."""
+    """Register the plumbing on the app (before the blueprints: their routes take its `int` converter)."""
+    app.url_map.converters["int"] = IdConverter
     app.before_request(_check_csrf)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _error_page)

@@ -5,12 +5,16 @@ REDIS_URL. Values shown are the defaults.
 """
 
 # Signs sessions and emailed links. Leave unset: one is generated into instance/secret_key on first
-# start. The app refuses to start with a placeholder such as "change-me" outside debug and tests.
+# start. The app refuses to start with a placeholder such as "change-me", or with a key shorter than
+# 32 bytes, outside debug and tests.
 # SECRET_KEY = None
 
 # Database. Default: SQLite at instance/failforward.sqlite3 (WAL mode). DATABASE_URL overrides it,
 # e.g. postgresql://user:pass@host/failforward (psycopg 3 is used).
 # SQLALCHEMY_DATABASE_URI = "sqlite:///<instance>/failforward.sqlite3"
+# Engine options. Keep hide_parameters: a failed statement's error, and so the log, never quotes what
+# a person typed.
+# SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 
 # Task queue. Default: SQLite file instance/huey.sqlite3 (HUEY_FILE). REDIS_URL (here or in the
 # environment) switches to Redis, which several web processes and workers on several machines can share.

@@ -117,7 +117,7 @@ def test_coach_proposes_a_change_and_the_learner_must_accept_again(client, login
         ({"experiment": ""}, "Write a definition."),
         ({"experiment": "x" * 10_000}, "2000"),
         ({"commitments": "   "}, "Write the commitments"),
-        ({"feedback_due_hours": "twelve"}, "integer"),
+        ({"feedback_due_hours": "twelve"}, "Enter a whole number, like 4."),
         ({"feedback_due_hours": "0"}, "between 1 hour and 336 hours"),
         ({"feedback_due_hours": "9999"}, "between 1 hour and 336 hours"),
         ({"feedback_due_hours": ""}, "Enter a number of hours."),

@@ -1,9 +1,12 @@
-"""Every account and coaching form, fed odd text and wrong types: never a 5xx, and a 422 keeps the text."""
+"""Every account, coaching and number form, fed odd text, odd numbers and wrong types: never a 5xx, a 422 keeps
+the text, and nothing out of range is saved."""
 
 import io
+import math
+from uuid import UUID
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 
@@ -11,8 +14,12 @@ from failforward.accounts.models import PendingSignup, User
 from failforward.coaching import services as coaching
 from failforward.coaching.models import CoachingLink, Contract, Invite
 from failforward.extensions import db
+from failforward.goals.models import Drill, Goal
+from failforward.ledger.models import Rep
 from failforward.signing import sign
+from failforward.study.models import StudySettings
 from tests.conftest import PASSWORD
+from tests.factories import make_drill, make_goal
 
 FUZZ = settings(max_examples=30, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -78,6 +85,12 @@ def assert_no_mail_header_took_user_text_lines(inbox) -> None:
 
 def json_of(fields: dict, draw_values: list) -> dict:
     return dict(zip(fields, draw_values, strict=False))
+
+
+def typed_numbers(fields: dict, *names: str) -> tuple[str, ...]:
+    """The number fields to find again in a 422: those sent as text other than blanks, which come back empty."""
+    first = {name: value[0] if isinstance(value, list) else value for name, value in fields.items()}
+    return tuple(name for name in names if isinstance(first[name], str) and first[name].strip())
 
 
 # --- signed out ---------------------------------------------------------------------------------
@@ -210,14 +223,17 @@ CONTRACT_TEXT = ("experiment", "error", "incident", "near_miss", "failure", "rev
 @FUZZ
 @given(texts=st.lists(st.one_of(text, st.sampled_from(["Plain words.", "Line one\r\nLine two"])),
                       min_size=7, max_size=7),
-       hours=st.one_of(st.sampled_from(["1", "24", "336", "0", "337", "-5", "9999", " 12 ", "1.5", "²"]), field),
+       hours=st.one_of(st.sampled_from(["1", "24", "336", "0", "337", "-5", "9999", " 12 ", "1.5", "²", "   ",
+                                        "9" * 309, str(2**63)]), field),
        kind=body_kind, json_values=st.lists(json_value, min_size=8, max_size=8))
+@example(texts=["Plain words."] * 7, hours="9" * 309, kind="form", json_values=[None] * 8)
+@example(texts=["Plain words."] * 7, hours="   ", kind="form", json_values=[None] * 8)
 def test_contract_form(signed_in, texts, hours, kind, json_values):
     fields = {**dict(zip(CONTRACT_TEXT, texts, strict=True)), "feedback_due_hours": hours}
     path = f"/coaching/links/{signed_in.link_id}/contract"
     response = submit(signed_in, path, fields, kind, json_of(fields, json_values))
-    kept_raw = ("feedback_due_hours",) if isinstance(hours, str) else ()
-    assert_answered_well(response, fields, kind, kept_text=CONTRACT_TEXT, kept_raw=kept_raw)
+    assert_answered_well(response, fields, kind, kept_text=CONTRACT_TEXT,
+                         kept_raw=typed_numbers(fields, "feedback_due_hours"))
     for contract in db.session.scalars(db.select(Contract)):
         assert 1 <= contract.feedback_due_hours <= 336
         assert all(len(getattr(contract, name)) <= 4000 and "\x00" not in getattr(contract, name)
@@ -235,3 +251,84 @@ def test_accept_contract_form(learner_signed_in, version, kind, json_values):
     event(f"{kind}: {response.status_code}")
     accepted = coaching.accepted_contract(db.session.get(CoachingLink, learner_signed_in.link_id))
     assert accepted is None or accepted.version == 1
+
+
+# --- number fields --------------------------------------------------------------------------------
+
+# Numbers as a phone keyboard, a paste or an attacker send them: blanks, more digits than a column or a float
+# holds, float edge cases, other scripts' digits, and ordinary ones.
+NUMBERS = ["   ", "\t", "\u00a0", "9" * 309, "-" + "9" * 400, "9" * 5000, str(2**63), "99999999999999999999999",
+           "1e309", "-1e309", "NaN", "inf", "-0", "0", "1", "-1", "4", "12", "2,5", "1,000", "0.9", "²", "٣", "0x10",
+           "1_000", "+5", "5."]
+number = st.one_of(st.sampled_from(NUMBERS), st.integers().map(str), st.floats().map(str), field)
+NO_JSON = [None] * 3
+
+
+@pytest.fixture
+def practising(client, make_user, login):
+    """The client, signed in as a learner with a goal and a drill."""
+    learner = make_user()
+    goal = make_goal(learner)
+    client.goal_id, client.drill_id = goal.id, make_drill(goal).id
+    login(learner)
+    return client
+
+
+@FUZZ
+@given(value=number, minutes=number, key=st.uuids(), kind=body_kind,
+       json_values=st.lists(json_value, min_size=3, max_size=3))
+@example(value="   ", minutes="", key=UUID(int=1), kind="form", json_values=NO_JSON)
+@example(value="4", minutes="9" * 309, key=UUID(int=2), kind="form", json_values=NO_JSON)
+def test_rep_form(practising, value, minutes, key, kind, json_values):
+    fields = {"value": value, "duration_minutes": minutes, "drill_id": str(practising.drill_id),
+              "idempotency_key": key.hex}
+    response = submit(practising, "/reps", fields, kind, json_of(fields, json_values))
+    assert_answered_well(response, fields, kind, kept_raw=typed_numbers(fields, "value", "duration_minutes"))
+    for rep in db.session.scalars(db.select(Rep)):
+        assert math.isfinite(rep.value) and abs(rep.value) <= 1e12
+        assert rep.duration_minutes is None or 0 <= rep.duration_minutes <= 1440
+
+
+GOAL_TEXT = {"title": "Answer pages faster", "bottleneck": "Slow first response", "metric_name": "time",
+             "unit": "min", "direction": "lower", "aggregation": "median"}
+
+
+@FUZZ
+@given(baseline=number, target=number, weeks=number, kind=body_kind,
+       json_values=st.lists(json_value, min_size=3, max_size=3))
+@example(baseline="   ", target="5", weeks="4", kind="form", json_values=NO_JSON)
+@example(baseline="10", target="5", weeks="9" * 309, kind="form", json_values=NO_JSON)
+def test_goal_form(practising, baseline, target, weeks, kind, json_values):
+    fields = {"baseline": baseline, "target": target, "weeks_required": weeks, **GOAL_TEXT}
+    response = submit(practising, "/goals", fields, kind, json_of(fields, json_values))
+    assert_answered_well(response, fields, kind, kept_raw=typed_numbers(fields, "baseline", "target",
+                                                                        "weeks_required"))
+    for goal in db.session.scalars(db.select(Goal)):
+        assert math.isfinite(goal.baseline) and math.isfinite(goal.target) and 1 <= goal.weeks_required <= 12
+
+
+@FUZZ
+@given(time_box=number, planned=number, kind=body_kind, json_values=st.lists(json_value, min_size=3, max_size=3))
+@example(time_box="   ", planned="   ", kind="form", json_values=NO_JSON)
+@example(time_box="9" * 309, planned="-" + "9" * 400, kind="form", json_values=NO_JSON)
+def test_drill_form(practising, time_box, planned, kind, json_values):
+    fields = {"time_box_minutes": time_box, "planned_reps_per_week": planned, "name": "Pager drill",
+              "practises": "Triage", "feedback_source": "coach"}
+    response = submit(practising, f"/goals/{practising.goal_id}/drills", fields, kind, json_of(fields, json_values))
+    assert_answered_well(response, fields, kind, kept_raw=typed_numbers(fields, "time_box_minutes",
+                                                                        "planned_reps_per_week"))
+    for drill in db.session.scalars(db.select(Drill)):
+        assert drill.time_box_minutes is None or 1 <= drill.time_box_minutes <= 600
+        assert 1 <= drill.planned_reps_per_week <= 200
+
+
+@FUZZ
+@given(per_day=number, retention=number, kind=body_kind, json_values=st.lists(json_value, min_size=2, max_size=2))
+@example(per_day="   ", retention="0.9", kind="form", json_values=NO_JSON[:2])
+@example(per_day="9" * 309, retention="   ", kind="form", json_values=NO_JSON[:2])
+def test_study_settings_form(practising, per_day, retention, kind, json_values):
+    fields = {"new_per_day": per_day, "desired_retention": retention}
+    response = submit(practising, "/study/settings", fields, kind, json_of(fields, json_values))
+    assert_answered_well(response, fields, kind, kept_raw=typed_numbers(fields, "new_per_day", "desired_retention"))
+    for chosen in db.session.scalars(db.select(StudySettings)):
+        assert 0 <= chosen.new_per_day <= 500 and 0.7 <= chosen.desired_retention <= 0.99

@@ -158,7 +158,7 @@ def test_numbers_are_read_the_way_people_type_them(client, login, learner, drill
     ({"performed_at": "0001-01-01T00:00"}, "performed_at", "Pick a time within the last ten years."),
     ({"performed_at": "yesterday"}, "performed_at", "Not a valid datetime value."),
     ({"duration_minutes": "1441"}, "duration_minutes", "Enter between 0 and 1440 minutes."),
-    ({"duration_minutes": "ten"}, "duration_minutes", "Not a valid integer value."),
+    ({"duration_minutes": "ten"}, "duration_minutes", "Enter a whole number, like 4."),
     ({"note": "n" * 10_000}, "note", "Field cannot be longer than 2000 characters."),
     ({"adjustment": "a\x00b"}, "adjustment", "Remove the invisible control characters"),
     ({"outcome": "great"}, "outcome", "Not a valid choice."),

@@ -1,10 +1,10 @@
 """Forms for invites and the learning contract."""
 
-from wtforms import EmailField, IntegerField, TextAreaField
+from wtforms import EmailField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
-from failforward.forms import Form, plain_text, single_line
+from failforward.forms import Form, WholeNumberField, plain_text, single_line
 
 
 class InviteForm(Form):
@@ -38,7 +38,7 @@ class ContractForm(Form):
         description="One per line, e.g. \u201c3 misses in a week: write a lesson within 72 hours\u201d.",
         render_kw={"rows": 4},
     )
-    feedback_due_hours = IntegerField(
+    feedback_due_hours = WholeNumberField(
         "Feedback due within (hours)",
         validators=[InputRequired("Enter a number of hours."),
                     NumberRange(1, 336, "Pick between 1 hour and 336 hours (two weeks).")],
@@ -61,4 +61,4 @@ class AcceptContractForm(Form):
     """Accept one version of the contract."""
 
     # An integer field, so a forged version ("²" passes str.isdigit) is a validation error, not a crash.
-    version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    version = WholeNumberField(widget=HiddenInput(), validators=[InputRequired()])

@@ -1,6 +1,6 @@
 """Feedback pages: ask on a rep, the coach's queue with inline answers, a request's thread."""
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, url_for
 from flask_login import current_user, login_required
 
 from failforward.coaching.services import roster
@@ -8,7 +8,7 @@ from failforward.feedback import services
 from failforward.feedback.forms import AnswerForm, AskForm, FollowUpForm, HelpfulForm
 from failforward.forms import choices
 from failforward.ledger.services import own_rep_or_404
-from failforward.web import done, invalid, local_time, render, wants_fragment
+from failforward.web import done, invalid, local_time, query_page, render, wants_fragment
 
 bp = Blueprint("feedback", __name__)
 QUEUE_PAGE = 20
@@ -71,7 +71,7 @@ def queue():
     a page at a time (the nearest due are the ones to answer; a long queue stays quick to draw)."""
     total, overdue = services.queue_size(current_user)
     last_page = max(1, -(-total // QUEUE_PAGE))
-    page = max(1, min(request.args.get("page", 1, type=int), last_page))
+    page = query_page(last_page)
     requests = services.queue(current_user, QUEUE_PAGE, (page - 1) * QUEUE_PAGE)
     learners = roster(current_user)
     return render("feedback/queue.html", requests=requests, learners=learners, total=total, overdue=overdue,
@@ -93,8 +93,8 @@ def answer(request_id: int):
     services.answer(current_user, feedback, form.body.data)
     if not wants_fragment():  # the answered item says so in place; a flash would pop up again later
         flash(f"Feedback sent to {feedback.learner.name}.", "success")
-    page = request.args.get("page", type=int)  # back to the queue page the coach answered from
-    return done(url_for("feedback.queue", page=page if page and page > 1 else None), "feedback/_answered.html",
+    page = query_page()  # back to the queue page the coach answered from
+    return done(url_for("feedback.queue", page=page if page > 1 else None), "feedback/_answered.html",
                 feedback=feedback)
 
 

@@ -2,11 +2,11 @@
 
 from datetime import timedelta
 
-from wtforms import DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from failforward import clock
-from failforward.forms import Form, NumberField, choices, finite_number, plain_text, single_line
+from failforward.forms import Form, NumberField, WholeNumberField, choices, finite_number, plain_text, single_line
 from failforward.goals.models import AGGREGATIONS, DIRECTIONS, DROPPED, FEEDBACK_SOURCES, LOWER, PAUSED
 
 NUMBER = {"inputmode": "decimal", "autocomplete": "off"}
@@ -40,7 +40,7 @@ class GoalForm(Form):
     target = _number("Stretch target", "Enter the target, as a number.",
                      description="Specific and hard: a little beyond what you do today.")
     aggregation = SelectField("A week's value is", choices=choices(AGGREGATIONS.items()), default="median")
-    weeks_required = IntegerField("Target met in how many consecutive weeks?", default=4,
+    weeks_required = WholeNumberField("Target met in how many consecutive weeks?", default=4,
                                   validators=[InputRequired("Enter a number of weeks."),
                                               NumberRange(1, 12, "Pick between 1 and 12 weeks.")],
                                   render_kw={"inputmode": "numeric", "min": 1, "max": 12})
@@ -88,12 +88,12 @@ class DrillForm(Form):
     practises = _long("What it practises", 2000, "Say which part of the skill this drill works on.")
     environment = _text("Environment", 300, description="Where and under which conditions (simulator, role-play).")
     tools = _text("Tools", 300, description="What you use (timer, checklist, recording).")
-    time_box_minutes = IntegerField("Time box (minutes, optional)",
+    time_box_minutes = WholeNumberField("Time box (minutes, optional)",
                                     validators=[Optional(), NumberRange(1, 600, "Pick between 1 and 600 minutes.")],
                                     render_kw={"inputmode": "numeric"})
     feedback_source = RadioField("How feedback arrives", choices=choices(FEEDBACK_SOURCES.items()), default="coach",
                                  validators=[InputRequired("Pick how feedback arrives.")])
-    planned_reps_per_week = IntegerField("Planned reps per week", default=5,
+    planned_reps_per_week = WholeNumberField("Planned reps per week", default=5,
                                          validators=[InputRequired("Enter how many reps a week you plan."),
                                                      NumberRange(1, 200, "Pick between 1 and 200 reps.")],
                                          render_kw={"inputmode": "numeric"})

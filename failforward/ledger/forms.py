@@ -4,11 +4,11 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from wtforms import DateTimeLocalField, HiddenField, IntegerField, RadioField, TextAreaField
+from wtforms import DateTimeLocalField, HiddenField, RadioField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from failforward import clock
-from failforward.forms import Form, NumberField, choices, finite_number, plain_text
+from failforward.forms import Form, NumberField, WholeNumberField, choices, finite_number, plain_text
 from failforward.ledger.models import OUTCOMES
 
 OLDEST_REP = timedelta(days=3660)
@@ -23,7 +23,7 @@ class RepForm(Form):
                        render_kw={"inputmode": "decimal", "autocomplete": "off", "enterkeyhint": "done"})
     outcome = RadioField("Outcome", choices=choices([("", "Work it out from my target"), *OUTCOMES.items()]),
                          default="", validators=[Optional()])
-    duration_minutes = IntegerField("Minutes practised", validators=[
+    duration_minutes = WholeNumberField("Minutes practised", validators=[
         Optional(), NumberRange(0, 1440, "Enter between 0 and 1440 minutes.")], render_kw={"inputmode": "numeric"})
     performed_at = DateTimeLocalField("When", validators=[Optional()], format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                                       description="Leave empty for now.")

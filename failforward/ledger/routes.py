@@ -1,7 +1,7 @@
 """Ledger pages: logging a rep (htmx or plain post), editing within 24 hours, the weekly ledger,
 and a goal's page with its weeks against the target."""
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, url_for
 from flask_login import current_user, login_required
 
 from failforward.calendar import zone_of
@@ -11,7 +11,7 @@ from failforward.forms import ConfirmForm
 from failforward.goals import services as goals
 from failforward.ledger import progress, services
 from failforward.ledger.forms import RepForm
-from failforward.web import done, invalid, render, wants_fragment
+from failforward.web import done, invalid, query_number, query_page, render, wants_fragment
 
 bp = Blueprint("ledger", __name__)
 TODAY_SHOWN = 5  # today's reps under the quick-log form; the rest are in the ledger
@@ -23,7 +23,7 @@ def quick_log_context(form: RepForm | None = None) -> dict:
     if form is None:
         form = RepForm(formdata=None, drills=drills, zone=zone_of(current_user))
         loggable = {d.id for d in drills}  # the last-used drill may be archived or on a paused goal since
-        wanted = (request.args.get("drill", type=int), services.last_used_drill_id(current_user))
+        wanted = (query_number("drill"), services.last_used_drill_id(current_user))
         form.drill_id.data = next((d for d in wanted if d in loggable), drills[0].id if drills else None)
     # The latest few under the form, one more read to know whether the ledger holds others from today.
     today = services.todays_reps(current_user, TODAY_SHOWN + 1)
@@ -111,8 +111,8 @@ def delete(rep_id: int):
 @login_required
 def index():
     """Your reps by week, with weekly practice time and count; filter by goal or drill."""
-    page = max(1, min(request.args.get("page", 1, type=int), 10_000))
-    goal_id, drill_id = request.args.get("goal", type=int), request.args.get("drill", type=int)
+    page = query_page(10_000)
+    goal_id, drill_id = query_number("goal"), query_number("drill")
     weeks, older = services.ledger_page(current_user, page, goal_id, drill_id)
     return render("ledger/index.html", "ledger/_weeks.html", weeks=weeks, older=older, page=page,
                   goal_id=goal_id, drill_id=drill_id, goals=goals.goals_of(current_user),

@@ -17,6 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
 from failforward import clock
+from failforward.database import as_id
 from failforward.forms import Form, choices, plain_text, single_line
 from failforward.lessons.models import ANSWERS, STATUSES, TAG_KINDS
 
@@ -95,7 +96,8 @@ class LessonForm(Form):
         if not self.source.data:
             return None
         kind, _, number = self.source.data.partition(":")
-        return (kind, int(number)) if kind in SOURCES else None
+        row_id = as_id(number)
+        return (kind, row_id) if kind in SOURCES and row_id is not None else None
 
     def tags_dict(self) -> dict[str, list[str]]:
         return {"system": parse_tags(self.system_tags.data), "root-cause": parse_tags(self.root_cause_tags.data),

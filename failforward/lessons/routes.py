@@ -1,7 +1,7 @@
 """Lesson pages: the log with search, quick capture, a lesson and its check, the weekly review and
 monthly synthesis, and a coach's read-only view of shared lessons."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_required
@@ -13,7 +13,7 @@ from failforward.lessons import reviews, search, services
 from failforward.lessons.forms import SOURCES, CheckForm, CommentForm, LessonForm, SearchForm
 from failforward.lessons.models import DID_NOT, STATUSES, TAG_KINDS
 from failforward.reflection import services as reflection
-from failforward.web import done, invalid, render, safe_next, wants_fragment
+from failforward.web import done, invalid, query_day, query_number, render, safe_next, wants_fragment
 
 bp = Blueprint("lessons", __name__)
 
@@ -59,7 +59,7 @@ def of_learner(learner_id: int):
 
 def _source() -> tuple[str, int] | None:
     for kind in SOURCES:
-        value = request.args.get(kind, type=int)
+        value = query_number(kind)
         if value:
             return kind, value
     return None
@@ -193,18 +193,11 @@ def comment(lesson_id: int):
     return redirect(url_for("lessons.show", lesson_id=lesson.id, _anchor="comments"), 303)
 
 
-def _day(value: str | None, fallback: date) -> date:
-    try:
-        return date.fromisoformat(value) if value and len(value) <= 10 else fallback
-    except ValueError:
-        return fallback
-
-
 @bp.get("/lessons/review")
 @login_required
 def review():
     """The weekly review (about 30 minutes): the week's lessons, checks due, and what repeats. Printable."""
-    start = _day(request.args.get("week"), today_for(current_user))
+    start = query_day("week", today_for(current_user))
     return render("lessons/review.html", review=reviews.weekly_review(current_user, start), kinds=TAG_KINDS,
                   timedelta_week=timedelta(weeks=1), one_day=timedelta(days=1))
 
@@ -213,7 +206,6 @@ def review():
 @login_required
 def month():
     """The monthly synthesis, a "learning release": what changed, checks answered, root causes that recur."""
-    value = request.args.get("month", "")
-    start = _day(f"{value}-01" if len(value) == 7 else None, today_for(current_user))
+    start = query_day("month", today_for(current_user))
     return render("lessons/month.html", review=reviews.monthly_synthesis(current_user, start), kinds=TAG_KINDS,
                   one_day=timedelta(days=1))

@@ -5,6 +5,7 @@ import secrets
 from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
+from failforward.database import as_id
 from failforward.forms import Form, choices, plain_text, single_line
 from failforward.reflection.models import FEELINGS
 from failforward.reflection.prompts import SITUATIONS
@@ -43,7 +44,7 @@ class FeelingForm(Form):
         return valid
 
     def rep(self) -> int | None:
-        return int(self.rep_id.data) if (self.rep_id.data or "").isdigit() and len(self.rep_id.data) < 12 else None
+        return as_id(self.rep_id.data)
 
 
 class ReappraisalForm(Form):

@@ -4,10 +4,11 @@
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
+from failforward.database import as_id
 from failforward.forms import ConfirmForm
 from failforward.reflection import prompts, services
 from failforward.reflection.forms import FeelingForm, ReappraisalForm, RoutineForm
-from failforward.web import done, invalid, render
+from failforward.web import done, invalid, query_number, render
 
 bp = Blueprint("reflection", __name__)
 
@@ -26,7 +27,7 @@ def _feeling_page(form: FeelingForm, status: int = 200):
 def new():
     """Had a setback: name the feeling and what happened (offered, never forced)."""
     form = FeelingForm(formdata=None)
-    form.rep_id.data = request.args.get("rep", "")[:12]
+    form.rep_id.data = str(query_number("rep") or "")
     return _feeling_page(form)
 
 
@@ -124,14 +125,14 @@ def library():
 def routine_start():
     """The 20-minute recovery routine: start one, or resume the one you left."""
     return render("reflection/routine_start.html", unfinished=services.unfinished_routine(current_user),
-                  reflection_id=request.args.get("reflection", type=int))
+                  reflection_id=query_number("reflection"))
 
 
 @bp.post("/recovery")
 @login_required
 def start_routine():
     """Start the routine (or go back to the one left unfinished)."""
-    reflection_id = request.form.get("reflection", type=int)
+    reflection_id = as_id(request.form.get("reflection"))
     reflection = services.own_reflection_or_404(current_user, reflection_id) if reflection_id else None
     form = ConfirmForm()
     if not form.validate_on_submit():

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from failforward import clock
 from failforward.accounts.models import User
+from failforward.csvsafe import neutralise, restore
 from failforward.extensions import db
 from failforward.study.models import Deck, StudyItem
 from failforward.study.services import ANSWER_MAX, PROMPT_MAX, TAGS_MAX, clean_tags
@@ -108,7 +109,7 @@ def _read_fields(line: ImportLine, text: str, delimiter: str, tags_column: int) 
     except (csv.Error, StopIteration):
         line.problem = "Could not read the columns (a quote is not closed?)."
         return
-    fields = [f.strip() for f in fields]
+    fields = [restore(f.strip()) for f in fields]
     if len(fields) < 2:
         line.problem = "Needs at least two columns: the prompt and the answer."
         return
@@ -155,8 +156,8 @@ def export_deck(deck: Deck, tab_separated: bool) -> str:
             db.select(StudyItem.prompt, StudyItem.answer, StudyItem.tags)
             .where(StudyItem.deck_id == deck.id).order_by(StudyItem.id)):
         # One item per line: Anki reads newlines inside a field as a new note.
-        writer.writerow([prompt.replace("\r", "").replace("\n", " "), answer.replace("\r", "").replace("\n", " "),
-                         tags])
+        writer.writerow([neutralise(prompt.replace("\r", "").replace("\n", " ")),
+                         neutralise(answer.replace("\r", "").replace("\n", " ")), neutralise(tags)])
     return out.getvalue()
 
 

@@ -1,9 +1,9 @@
 """Forms for study settings, decks, items, imports, answering before the reveal, and rating recall."""
 
-from wtforms import BooleanField, HiddenField, IntegerField, RadioField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from failforward.forms import Form, NumberField, choices, finite_number, plain_text, single_line
+from failforward.forms import Form, NumberField, WholeNumberField, choices, finite_number, plain_text, single_line
 from failforward.study.models import AGAIN, ERROR_CLASSES, RATINGS
 from failforward.study.services import ANSWER_MAX, EXPLANATION_MAX, PROMPT_MAX, TAGS_MAX
 
@@ -14,7 +14,7 @@ CONFIDENCE = {1: "1 · guessing", 2: "2", 3: "3", 4: "4", 5: "5 · certain"}
 class SettingsForm(Form):
     """New items a day and the desired retention."""
 
-    new_per_day = IntegerField("New items a day", validators=[
+    new_per_day = WholeNumberField("New items a day", validators=[
         InputRequired("Enter how many new items to learn a day."),
         NumberRange(0, 500, "Enter between 0 and 500 new items a day.")],
         render_kw={"inputmode": "numeric"}, description="Due reviews always come first; 0 pauses new items.")

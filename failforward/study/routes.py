@@ -17,7 +17,7 @@ from failforward.study.forms import (
     SettingsForm,
 )
 from failforward.study.models import ERROR_CLASSES, RATINGS
-from failforward.web import done, invalid, render
+from failforward.web import done, invalid, query_number, query_page, render
 
 bp = Blueprint("study", __name__, url_prefix="/study")
 
@@ -78,7 +78,7 @@ def create_deck(learner_id: int):
 @login_required
 def show_deck(deck_id: int):
     """A deck's items, a page at a time, with each one's schedule."""
-    page = max(1, min(request.args.get("page", 1, type=int), 10_000))
+    page = query_page(10_000)
     return render("study/deck.html", **vars(pages.deck_page(current_user, deck_id, page)))
 
 
@@ -193,7 +193,7 @@ def _card(deck_id: int | None, answer_form: AnswerForm | None = None, rate_form:
 @login_required
 def session():
     """The next item to answer, or the reveal of the one you just answered."""
-    return render("study/session.html", "study/_card.html", **_card(request.args.get("deck", type=int)))
+    return render("study/session.html", "study/_card.html", **_card(query_number("deck")))
 
 
 @bp.post("/items/<int:item_id>/answer")
@@ -201,7 +201,7 @@ def session():
 def answer(item_id: int):
     """Commit your answer and confidence; then the reveal."""
     item = services.own_item_or_404(current_user, item_id)
-    deck_id = request.args.get("deck", type=int)
+    deck_id = query_number("deck")
     form = AnswerForm()
     if not form.validate_on_submit():
         card = pages.answering_card(current_user, item, deck_id)
@@ -215,7 +215,7 @@ def answer(item_id: int):
 def rate(review_id: int):
     """Rate your recall; FSRS schedules the item; then the next one."""
     review = services.own_review_or_404(current_user, review_id)
-    deck_id = request.args.get("deck", type=int)
+    deck_id = query_number("deck")
     form = RateForm()
     if form.validate_on_submit():
         try:
@@ -231,17 +231,18 @@ def rate(review_id: int):
 def share_leech(item_id: int):
     """Offer a leech to your coach: it shows on their view of your study stats."""
     item = services.own_item_or_404(current_user, item_id)
+    deck_id = query_number("deck")
     if ConfirmForm().validate_on_submit():
         answering.share_leech(current_user, item)
         flash("Your coach will see this item among your leeches.", "success")
     else:
         flash(CSRF_MESSAGE, "error")
-    return redirect(url_for("study.stats", learner_id=item.learner_id, deck=request.args.get("deck", type=int)), 303)
+    return redirect(url_for("study.stats", learner_id=item.learner_id, deck=deck_id), 303)
 
 
 @bp.get("/learners/<int:learner_id>/stats")
 @login_required
 def stats(learner_id: int):
     """What your errors became: error rate, errors turned knowledge, hypercorrection, classes, leeches."""
-    page = pages.stats_page(current_user, learner_or_404(current_user, learner_id), request.args.get("deck", type=int))
+    page = pages.stats_page(current_user, learner_or_404(current_user, learner_id), query_number("deck"))
     return render("study/stats.html", **vars(page), error_classes=ERROR_CLASSES)
