@@ -22,6 +22,7 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from flask import current_app
 from sqlalchemy import Connection, create_engine, inspect
+from sqlalchemy.exc import DatabaseError, OperationalError
 
 from failforward import clock
 from failforward.extensions import db
@@ -258,7 +259,10 @@ def _restore_sqlite(data: bytes, manifest: dict) -> None:
         engine = create_engine(f"sqlite:///{incoming}")
         try:
             with engine.connect() as connection:
-                problems = list(connection.exec_driver_sql("PRAGMA integrity_check").scalars())
+                try:
+                    problems = list(connection.exec_driver_sql("PRAGMA integrity_check").scalars())
+                except DatabaseError as error:  # too damaged to even be checked
+                    problems = [str(error.orig)]
                 if problems != ["ok"]:
                     raise BackupError("The backup's database fails SQLite's integrity check: "
                                       f"{'; '.join(problems[:5])}. Nothing was restored.")
@@ -291,10 +295,15 @@ def _restore_postgresql(data: bytes, manifest: dict) -> None:
     pg_restore = _client_tool("pg_restore")
     address, env = _libpq(db.engine.url)
     db.session.remove()
-    with db.engine.begin() as connection:
-        quote = connection.dialect.identifier_preparer.quote
-        for name in _tables(connection):
-            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {quote(name)} CASCADE")
+    try:
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql("SET LOCAL lock_timeout = '10s'")  # the app still running: say so
+            quote = connection.dialect.identifier_preparer.quote
+            for name in _tables(connection):
+                connection.exec_driver_sql(f"DROP TABLE IF EXISTS {quote(name)} CASCADE")
+    except OperationalError as error:
+        raise BackupError(f"The database is in use ({error.orig}): stop the app and the worker, then run this "
+                          "again. Nothing was changed.") from None
     with tempfile.NamedTemporaryFile(suffix=".pgdump") as dump:
         dump.write(data)
         dump.flush()
