@@ -141,7 +141,7 @@ def test_a_restored_instance_has_every_row_the_secret_key_and_serves_the_ledger(
     assert result.exit_code == 0, result.output
     assert "every table's checksum matches" in result.output
     assert "db upgrade" not in result.output
-    assert (Path(target.instance_path) / "secret_key").read_bytes() == (Path(app.instance_path) / "secret_key").read_bytes()
+    assert (Path(target.instance_path) / "secret_key").read_text() == SECRET_KEY
 
     with target.app_context():
         with db.engine.connect() as connection:
