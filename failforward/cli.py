@@ -116,13 +116,12 @@ def backup_command(folder: Path | None) -> None:
     """Write a consistent copy of the database and the secret key into a dated archive in FOLDER
     (default: BACKUP_DIR, else instance/backups). Safe while the app runs."""
     try:
-        archive = backup.create_backup(folder)
+        made = backup.create_backup(folder)
     except backup.BackupError as error:
         raise click.ClickException(str(error)) from error
-    manifest = backup.read_archive(archive)[0]
-    rows = sum(table["rows"] for table in manifest["tables"].values())
-    click.echo(f"Backed up {rows} rows in {len(manifest['tables'])} tables (migration "
-               f"{manifest['migration_revision']}) to {archive}")
+    tables = made.manifest["tables"]
+    click.echo(f"Backed up {sum(table['rows'] for table in tables.values())} rows in {len(tables)} tables "
+               f"(migration {made.manifest['migration_revision']}) to {made.path}")
 
 
 @click.command("restore")

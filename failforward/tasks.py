@@ -116,7 +116,7 @@ def refresh_goals() -> int:
     return ledger.refresh_all_goals()
 
 
-@huey.periodic_task(crontab(hour="3", minute="17"))
+@huey.periodic_task(crontab(hour="3", minute="17"), retries=2, retry_delay=300)
 @huey.lock_task("nightly-backup")
 @in_app_context
 def nightly_backup() -> str | None:

@@ -41,6 +41,14 @@ class BackupError(Exception):
 
 
 @dataclass
+class Backup:
+    """An archive written, and the manifest it holds."""
+
+    path: Path
+    manifest: dict
+
+
+@dataclass
 class Restored:
     """What a restore put back, and whether the schema still needs `db upgrade`."""
 
@@ -96,7 +104,7 @@ def default_folder() -> Path:
     return Path(current_app.config["BACKUP_DIR"] or Path(current_app.instance_path) / "backups")
 
 
-def create_backup(folder: Path | None = None) -> Path:
+def create_backup(folder: Path | None = None) -> Backup:
     """Write a consistent copy of the database and the instance files into a new dated archive in `folder`."""
     folder = Path(folder or default_folder())
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -127,7 +135,7 @@ def create_backup(folder: Path | None = None) -> Path:
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(partial, archive)  # a half-written archive never carries a backup's name
-    return archive
+    return Backup(archive, manifest)
 
 
 def _copy_sqlite(work: Path) -> tuple[Path, dict]:
@@ -351,7 +359,7 @@ def nightly() -> Path | None:
     if not current_app.config["BACKUP_DIR"]:
         return None
     folder = Path(current_app.config["BACKUP_DIR"])
-    archive = create_backup(folder)
+    archive = create_backup(folder).path
     cutoff = clock.now() - timedelta(days=int(current_app.config["BACKUP_KEEP"]))
     for path, made in archives(folder):
         if made < cutoff and path != archive:
