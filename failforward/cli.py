@@ -1,10 +1,14 @@
-"""Command-line commands: `flask --app app demo`, `outbox list|retry`, `operators grant|revoke|list`."""
+"""Command-line commands: `flask --app app demo`, `outbox list|retry`, `operators grant|revoke|list`,
+`backup`, `restore`."""
+
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 
 from failforward.accounts import services as accounts
 from failforward.accounts.models import User
+from failforward.backup import services as backup
 from failforward.demo import create_demo_data
 from failforward.extensions import db
 from failforward.mail import services as mail
@@ -106,8 +110,42 @@ def operators_list() -> None:
         click.echo(f"{user.email:<40} {user.name:<30} since {granted_at:%Y-%m-%d %H:%M} UTC")
 
 
+@click.command("backup")
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+def backup_command(folder: Path | None) -> None:
+    """Write a consistent copy of the database and the secret key into a dated archive in FOLDER
+    (default: BACKUP_DIR, else instance/backups). Safe while the app runs."""
+    try:
+        made = backup.create_backup(folder)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    tables = made.manifest["tables"]
+    click.echo(f"Backed up {sum(table['rows'] for table in tables.values())} rows in {len(tables)} tables "
+               f"(migration {made.manifest['migration_revision']}) to {made.path}")
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that holds data (stop the app first).")
+def restore_command(archive: Path, force: bool) -> None:
+    """Restore a backup archive into this instance: the database and the secret key."""
+    try:
+        restored = backup.restore_backup(archive, force=force)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    manifest = restored.manifest
+    click.echo(f"Restored the backup made {manifest['created_at']} (failforward {manifest['app_version']}, "
+               f"{sum(t['rows'] for t in manifest['tables'].values())} rows, every table's checksum matches).")
+    if restored.config_kept:
+        click.echo("Your instance/config.py was kept; the backup's is in instance/config.from-backup.py.")
+    if restored.needs_upgrade:
+        click.echo("The backup's schema is older than this code's: run `flask --app app db upgrade` now.")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     app.cli.add_command(demo_command)
     app.cli.add_command(outbox_command)
     app.cli.add_command(operators_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

@@ -58,6 +58,10 @@ def defaults(instance_path: str) -> dict:
         # Server-side session lifetime: since signing in, and since this browser was last seen.
         "SESSION_MAX_DAYS": 30,
         "SESSION_IDLE_DAYS": 14,
+        # The nightly backup (backup/services.py): off while BACKUP_DIR is unset; archives older than
+        # BACKUP_KEEP days are removed. `flask --app app backup` without a path also writes to BACKUP_DIR.
+        "BACKUP_DIR": None,
+        "BACKUP_KEEP": 14,
         "REDIS_URL": None,
         "HUEY_FILE": str(Path(instance_path) / "huey.sqlite3"),
     }

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from failforward import settings
 from failforward.accounts import services as accounts
+from failforward.backup import services as backup
 from failforward.checkins import services as checkins
 from failforward.feedback import services as feedback
 from failforward.ledger import services as ledger
@@ -113,6 +114,15 @@ def sweep_every_minute() -> None:
 def refresh_goals() -> int:
     """Hourly: mark goals reached whose rule started to hold when a week ended."""
     return ledger.refresh_all_goals()
+
+
+@huey.periodic_task(crontab(hour="3", minute="17"), retries=2, retry_delay=300)
+@huey.lock_task("nightly-backup")
+@in_app_context
+def nightly_backup() -> str | None:
+    """Nightly, when BACKUP_DIR is set: a dated archive there, and those older than BACKUP_KEEP days removed."""
+    archive = backup.nightly()
+    return str(archive) if archive else None
 
 
 @huey.on_startup()

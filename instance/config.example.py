@@ -78,3 +78,9 @@ REDIS_URL. Values shown are the defaults.
 
 # Largest request body accepted, in bytes.
 # MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+
+# The nightly backup (03:17 UTC, in the worker): off while BACKUP_DIR is unset. Each night a dated
+# archive is written there and archives older than BACKUP_KEEP days are removed. `flask --app app backup`
+# without a path writes to BACKUP_DIR too (else instance/backups).
+# BACKUP_DIR = "/var/backups/failforward"
+# BACKUP_KEEP = 14

@@ -1,0 +1,1 @@
+"""Backup and restore of a whole instance, for the operator: the database and the instance files that matter."""
