@@ -285,15 +285,18 @@ def _read_fields(line: ImportLine, fields: list[str], header: AnkiHeader) -> Non
     if len(remaining) < 2:
         line.problem = "Needs at least two columns: the prompt and the answer."
         return
-    by_name = {header.labels[number - 1].strip().lower(): (number, value) for number, value in remaining
-               if number <= len(header.labels)}
+    names = {number: label.strip().lower() for number, label in enumerate(header.labels, start=1)}
+    by_name = {names[number]: (number, value) for number, value in remaining if number in names}
     prompt = next((by_name[name] for name in PROMPT_NAMES if name in by_name), remaining[0])
     answer = next((by_name[name] for name in ANSWER_NAMES if name in by_name),
                   next(column for column in remaining if column != prompt))
     others = [column for column in remaining if column not in (prompt, answer)]
-    tags = _column(fields, header.tags_column)
-    if not header.tags_column and not header.labels and len(others) == 1:
-        tags, others = others[0][1], []  # prompt, answer, tags: the shape this app always read
+    # Without a tags column, Anki takes the first column after the mapped fields (prompt, answer, tags:
+    # the shape this app always read) unless #columns gave it a field's name; a column named "tags" is tags.
+    tags_column = header.tags_column or next((number for number, _ in others if names.get(number) == "tags"), 0) \
+        or next((number for number, _ in others if number > max(prompt[0], answer[0]) and not names.get(number)), 0)
+    tags = _column(fields, tags_column)
+    others = [column for column in others if column[0] != tags_column]
     if others and not header.labels:
         line.problem = f"Expected 2 or 3 columns (prompt, answer, tags), found {len(fields)}."
         return
