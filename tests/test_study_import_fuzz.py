@@ -20,8 +20,8 @@ def check(data: bytes) -> None:
     preview = exchange.parse_import(data)
     assert preview.lines == expected_lines(data)
     # Every line is reported once: alone, or inside the record whose quoted field spans it.
-    numbers = sorted(n for line in preview.good + preview.bad for n in range(line.number, max(line.number,
-                                                                                               line.last) + 1))
+    records = preview.good + preview.bad + preview.header_lines
+    numbers = sorted(n for line in records for n in range(line.number, max(line.number, line.last) + 1))
     assert numbers == list(range(1, preview.lines + 1))
     for line in preview.good:
         assert line.prompt and line.answer and line.problem is None

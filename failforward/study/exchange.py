@@ -105,10 +105,8 @@ class AnkiHeader:
             said.append("Fields are HTML: formatting is kept, scripts, links and pictures are not.")
         if self.labels:
             said.append("Column names: " + ", ".join(label for label in self.labels if label) + ".")
-        for what, value in (("deck", self.deck or self.deck_column), ("note type", self.notetype or
-                                                                       self.notetype_column)):
-            if value:
-                said.append(f"The Anki {what} is not used: everything goes into this deck.")
+        if self.deck or self.deck_column or self.notetype or self.notetype_column:
+            said.append("Anki’s deck and note type are not used: every item goes into this deck.")
         if self.global_tags:
             said.append(f"Tags for every item: {self.global_tags}.")
         return said
@@ -121,10 +119,11 @@ class ImportPreview:
     good: list[ImportLine] = field(default_factory=list)
     bad: list[ImportLine] = field(default_factory=list)
     header: AnkiHeader = field(default_factory=AnkiHeader)
+    header_lines: list[ImportLine] = field(default_factory=list)  # read as settings or comments, not items
 
     @property
     def lines(self) -> int:
-        return max((max(line.number, line.last) for line in self.good + self.bad), default=0)
+        return max((max(line.number, line.last) for line in self.good + self.bad + self.header_lines), default=0)
 
 
 def _has_control(text: str) -> bool:
@@ -168,10 +167,10 @@ def _read_header(lines: list[tuple[int, str | None, str]], preview: ImportPrevie
         elif ":" in text and header.read(*text[1:].split(":", 1)):
             pass
         else:
-            preview.bad.append(ImportLine(number, shown, problem="A comment line (it starts with #): skipped."))
+            preview.header_lines.append(ImportLine(number, shown, problem="A comment line: skipped."))
             count += 1
             continue
-        preview.bad.append(ImportLine(number, shown, problem="An Anki header line: read as a setting, not an item."))
+        preview.header_lines.append(ImportLine(number, shown, problem="Anki header: read as a setting."))
         count += 1
     if header.columns:
         header.labels = next(csv.reader([header.columns], delimiter=header.delimiter or "\t"), [])

@@ -1,9 +1,6 @@
 """Study items get a guid (Anki's note id, so re-importing adds nothing) and an HTML flag.
 
-Revision ID: d5e2a8c4b1f3
-Revises: c4f1d7a9e2b6
-Create Date: 2026-11-29 22:00:00.000000
-
+Revision ID: d5e2a8c4b1f3, after c4f1d7a9e2b6 (2026-11-29).
 """
 
 import sqlalchemy as sa
