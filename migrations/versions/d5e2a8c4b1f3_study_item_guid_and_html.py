@@ -21,6 +21,8 @@ def upgrade():
     op.execute("UPDATE study_item SET guid = 'ff' || CAST(id AS VARCHAR(20))")
     with op.batch_alter_table("study_item", schema=None) as batch_op:
         batch_op.alter_column("guid", existing_type=sa.String(length=100), nullable=False)
+        # The server default only filled the existing rows; the model gives new ones their value.
+        batch_op.alter_column("html", existing_type=sa.Boolean(), existing_nullable=False, server_default=None)
 
 
 def downgrade():
