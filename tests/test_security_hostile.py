@@ -305,11 +305,12 @@ def cells(text: str, delimiter: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text), delimiter=delimiter))
 
 
-@pytest.mark.parametrize(("query", "delimiter"), [({}, ","), ({"format": "anki"}, "\t")])
-def test_an_exported_deck_opens_in_a_spreadsheet_without_formulas(client, formula_deck, query, delimiter):
-    response = client.get(f"/study/decks/{formula_deck.id}/export", query_string=query)
+def test_an_exported_deck_opens_in_a_spreadsheet_without_formulas(client, formula_deck):
+    # The CSV is for spreadsheets. The Anki file is for Anki, which would show a leading quote as part of
+    # the card, so it keeps the text as typed (the round trip below covers both).
+    response = client.get(f"/study/decks/{formula_deck.id}/export")
     assert response.status_code == 200
-    rows = [row for row in cells(response.get_data(as_text=True), delimiter) if not row[0].startswith("#")]
+    rows = cells(response.get_data(as_text=True), ",")
     assert len(rows) == len(FORMULAS)
     for row, formula in zip(rows, FORMULAS, strict=True):
         assert row[0] == "'" + formula, row  # a leading quote: the spreadsheet shows text
@@ -321,7 +322,8 @@ def test_an_exported_deck_opens_in_a_spreadsheet_without_formulas(client, formul
 @pytest.mark.parametrize("query", [{}, {"format": "anki"}])
 def test_an_exported_deck_imports_back_as_it_was(client, learner, formula_deck, query):
     exported = client.get(f"/study/decks/{formula_deck.id}/export", query_string=query).get_data(as_text=True)
-    assert "'=HYPERLINK" in exported and "'''@twice" in exported  # neutralised, yet read back as typed
+    if not query:  # the CSV: neutralised, yet read back as typed
+        assert "'=HYPERLINK" in exported and "'''@twice" in exported
     copy = study.create_deck(learner, learner, "Maths again", "")
     assert client.post(f"/study/decks/{copy.id}/import/confirm", data={"text": exported}).status_code == 303
     imported = db.session.scalars(db.select(StudyItem).filter_by(deck_id=copy.id).order_by(StudyItem.id)).all()

@@ -6,7 +6,8 @@ from hypothesis import strategies as st
 from failforward.study import exchange, services
 
 LINE_BITS = st.sampled_from([b"\t", b",", b'"', b"\r", b"#separator:tab", b"#tags column:2", b"\x00", b"\xff",
-                             "é🙂\u202e".encode(), b"front", b"back", b" "])
+                             "é🙂\u202e".encode(), b"front", b"back", b" ", b"#html:true", b"#guid column:1",
+                             b"<b>", b"<script>", b"[sound:a.mp3]", b"tags:"])
 
 
 def expected_lines(data: bytes) -> int:
@@ -18,12 +19,14 @@ def expected_lines(data: bytes) -> int:
 def check(data: bytes) -> None:
     preview = exchange.parse_import(data)
     assert preview.lines == expected_lines(data)
-    numbers = sorted(line.number for line in preview.good + preview.bad)
+    # Every line is reported once: alone, or inside the record whose quoted field spans it.
+    records = preview.good + preview.bad + preview.header_lines
+    numbers = sorted(n for line in records for n in range(line.number, max(line.number, line.last) + 1))
     assert numbers == list(range(1, preview.lines + 1))
     for line in preview.good:
         assert line.prompt and line.answer and line.problem is None
         assert len(line.prompt) <= services.PROMPT_MAX and len(line.answer) <= services.ANSWER_MAX
-        assert not any(ord(ch) < 32 and ch != "\t" for ch in line.prompt + line.answer)
+        assert not any(ord(ch) < 32 and ch not in "\t\n" for ch in line.prompt + line.answer)
     assert all(line.problem for line in preview.bad)
 
 

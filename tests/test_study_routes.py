@@ -275,3 +275,37 @@ def test_the_study_page_shows_what_is_due(client, login, learner, deck):
     login(learner)
     page = text(client.get("/study"))
     assert re.search(r"0 due · 1 new", page) and "Start studying" in page and "Desired retention" in page
+
+
+ANKI_HTML = ("#separator:tab\n#html:true\n#guid column:1\n#tags column:4\n"
+             "g1\tla <b>maison</b><script>alert(1)</script>\tthe <i>house</i>[sound:maison.mp3]\tnoun\n"
+             'g2\t"le chat\nnoir"\tthe black cat\t\n')
+
+
+def test_an_anki_html_file_previews_as_formatting_and_imports_once(client, login, learner, deck):
+    login(learner)
+    import io
+    preview = client.post(f"/study/decks/{deck.id}/import", content_type="multipart/form-data",
+                          data={"text": "", "file": (io.BytesIO(ANKI_HTML.encode()), "French.txt")})
+    body = text(preview)
+    assert preview.status_code == 200 and "Import 2 items" in body
+    to_import = body[body.index('id="good-heading"'):]
+    assert "la <b>maison</b>" in to_import and "the <i>house</i>" in to_import and "<script>alert" not in body
+    assert "&lt;b&gt;" not in to_import and "alert(1)" not in to_import
+    assert "sound maison.mp3" in to_import and "A script was removed." in to_import
+    assert "<td>6–7</td>" in to_import and "Fields are HTML" in body
+    for _ in range(2):
+        done = client.post(f"/study/decks/{deck.id}/import/confirm", data={"text": ANKI_HTML})
+        assert done.status_code == 303
+    assert count(StudyItem) == 3
+    page = text(client.get(f"/study/decks/{deck.id}"))
+    assert "la <b>maison</b>" in page and "<script>alert" not in page
+
+
+def test_the_anki_export_names_its_columns_so_anki_reads_it_back(client, login, learner, deck):
+    login(learner)
+    item = db.session.scalars(db.select(StudyItem)).one()
+    anki = text(client.get(f"/study/decks/{deck.id}/export?format=anki"))
+    assert anki.splitlines()[:7] == ["#separator:tab", "#html:true", "#notetype:Basic", "#deck:Capitals",
+                                     "#columns:guid\tFront\tBack\ttags", "#guid column:1", "#tags column:4"]
+    assert f"{item.guid}\tCapital of France?\tParis\t" in anki

@@ -117,7 +117,7 @@ def answer(learner: User, item: StudyItem, given: str, confidence: int) -> Study
     if waiting:
         return waiting
     review = StudyReview(item_id=item.id, learner_id=learner.id, given_answer=given, confidence=confidence,
-                         matched=None if item.self_judged else answers_match(given, item.answer),
+                         matched=None if item.self_judged else answers_match(given, item.answer_text),
                          answered_at=clock.now())
     db.session.add(review)
     db.session.commit()

@@ -53,12 +53,13 @@ class ItemForm(Form):
 
 
 class ImportForm(Form):
-    """CSV or Anki's tab-separated text, pasted or from a file."""
+    """CSV or Anki's plain text, pasted or from a file."""
 
     text = TextAreaField("Lines to import", validators=[
         DataRequired("Paste the lines to import, or choose a file."), Length(max=IMPORT_MAX_CHARS)],
-        description="One item a line: prompt, answer and optional tags, separated by commas (CSV) or tabs "
-                    "(Anki's “Notes in Plain Text”).", render_kw={"rows": 8, "spellcheck": "false"})
+        description="One item a line: prompt, answer and optional tags, separated by commas (CSV) or tabs. "
+                    "Anki's “Notes in Plain Text” export is read with its header lines (separator, HTML, "
+                    "columns, guid and tags).", render_kw={"rows": 8, "spellcheck": "false"})
 
 
 class ConfirmImportForm(Form):

@@ -1,5 +1,6 @@
 """Decks of study items, each item's FSRS card state, every review, and a learner's study settings."""
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String, Text, text
@@ -9,6 +10,7 @@ from failforward import clock
 from failforward.accounts.models import User
 from failforward.database import UtcDateTime
 from failforward.extensions import db
+from failforward.study import rich
 
 # The four FSRS ratings, in the learner's words.
 RATINGS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
@@ -21,6 +23,7 @@ ERROR_CLASSES = {
     "unknown": "Did not know",
 }
 LEECH_FAILURES = 4
+GUID_MAX = 100
 HIGH_CONFIDENCE = 4
 
 
@@ -35,6 +38,11 @@ class Deck(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
 
     learner: Mapped[User] = relationship(foreign_keys=[learner_id])
+
+
+def new_guid() -> str:
+    """A random id for an item, like Anki's note guid, so a re-import of an export is recognised."""
+    return secrets.token_urlsafe(8)
 
 
 class StudyItem(db.Model):
@@ -60,6 +68,10 @@ class StudyItem(db.Model):
     answer: Mapped[str] = mapped_column(Text)
     explanation: Mapped[str] = mapped_column(Text, default="")
     tags: Mapped[str] = mapped_column(String(500), default="")
+    # Anki's note guid when imported from Anki (a re-import adds nothing), else our own, for exports.
+    guid: Mapped[str] = mapped_column(String(GUID_MAX), default=new_guid)
+    # Prompt and answer are sanitised HTML (see rich.py), shown as formatting; otherwise plain text.
+    html: Mapped[bool] = mapped_column(Boolean, default=False)
     # Long answers are not typed and compared: the learner writes a note, then judges it.
     self_judged: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
@@ -90,6 +102,11 @@ class StudyItem(db.Model):
     @property
     def is_leech(self) -> bool:
         return self.failures >= LEECH_FAILURES
+
+    @property
+    def answer_text(self) -> str:
+        """The answer as typed answers are compared with it: text, even for an HTML item."""
+        return rich.plain(self.answer) if self.html else self.answer
 
     @property
     def tag_list(self) -> list[str]:

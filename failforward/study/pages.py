@@ -79,7 +79,7 @@ def session_card(learner: User, deck_id: int | None, reveal: StudyReview | None 
     deck = own_deck_or_none(learner, deck_id)
     queue = answering.next_in_queue(learner, deck_id)
     review = reveal or queue.pending
-    given, expected = answering.compare(review.given_answer, review.item.answer) if review else ([], [])
+    given, expected = answering.compare(review.given_answer, review.item.answer_text) if review else ([], [])
     return SessionCard(deck=deck, queue=queue, review=review, given=given, expected=expected,
                        next_due=None if queue.item or queue.pending else answering.next_due_at(learner, deck_id))
 

@@ -2,11 +2,12 @@
 
 from flask import Blueprint, Response, flash, redirect, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 from failforward.coaching.access import learner_or_404
 from failforward.forms import CSRF_MESSAGE, ConfirmForm
-from failforward.study import answering, exchange, pages, services
+from failforward.study import answering, exchange, pages, rich, services
 from failforward.study.forms import (
     AnswerForm,
     ConfirmImportForm,
@@ -122,6 +123,12 @@ def update_item(item_id: int):
     services.update_item(item, form.fields_dict())
     flash("Item saved.", "success")
     return redirect(url_for("study.show_deck", deck_id=item.deck_id), 303)
+
+
+@bp.app_template_filter("study_text")
+def study_text(text: str, is_html: bool) -> Markup:
+    """An item's prompt or answer for a page: sanitised again if it is HTML, escaped if not."""
+    return rich.shown(text, is_html)
 
 
 @bp.get("/decks/<int:deck_id>/import")
