@@ -64,7 +64,7 @@ def _finish_page(token: str, form: ConfirmForm, status: int = 200):
         pending = services.pending_sign_up(token)
     except LinkError as error:
         return render("accounts/link_error.html", message=str(error)), 400
-    return render("accounts/signup_finish.html", form=form, pending=pending, token=token, status=status)
+    return render("accounts/signup_finish.html", form=form, pending=pending, token=token, http_status=status)
 
 
 @bp.get("/signup/finish/<token>")

@@ -21,7 +21,7 @@ def coaching_globals() -> dict:
 def _index_page(invite_form: InviteForm, status: int = 200):
     return render(
         "coaching/index.html",
-        status=status,
+        http_status=status,
         roster=services.roster(current_user),
         coaches=services.coaches_of(current_user),
         invites=services.open_invites(current_user),
@@ -72,7 +72,7 @@ def _invite_page(token: str, form: ConfirmForm, status: int = 200):
             services.check_invite_for(invite, current_user)
         except services.CoachingError as error:
             problem = str(error)
-    return render("coaching/invite.html", invite=invite, token=token, form=form, problem=problem, status=status)
+    return render("coaching/invite.html", invite=invite, token=token, form=form, problem=problem, http_status=status)
 
 
 @bp.get("/invite/<token>")
