@@ -83,7 +83,8 @@ def local_time(moment: datetime | None, fmt: str = "%a %-d %b %Y, %H:%M") -> str
     """Show a stored UTC time in the viewer's own time zone."""
     if moment is None:
         return ""
-    zone = ZoneInfo(current_user.timezone) if current_user.is_authenticated else ZoneInfo("UTC")
+    viewer = current_user._get_current_object()  # one lookup, not two: lists call this once a row
+    zone = ZoneInfo(viewer.timezone) if viewer.is_authenticated else ZoneInfo("UTC")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo("UTC"))
     return moment.astimezone(zone).strftime(fmt)

@@ -21,7 +21,7 @@ from failforward.coaching.services import (
 from failforward.database import UtcDateTime, hours_between
 from failforward.extensions import db
 from failforward.feedback.models import FeedbackMessage, FeedbackRequest, request_reps, waiting
-from failforward.goals.models import Drill
+from failforward.goals.models import Drill, Goal
 from failforward.ledger.models import Rep
 from failforward.mail.services import quiet_until
 from failforward.once import repeated
@@ -88,9 +88,14 @@ def queue(coach: User, limit: int | None = None, offset: int = 0) -> list[Feedba
     `limit` of them from `offset` for one page of the queue, all of them for the digest."""
     return list(db.session.scalars(
         _open_for_coach(coach).order_by(FeedbackRequest.due_at, FeedbackRequest.id).limit(limit).offset(offset)
-        .options(db.joinedload(FeedbackRequest.learner),
-                 db.joinedload(FeedbackRequest.rep).joinedload(Rep.drill).joinedload(Drill.goal),
-                 db.selectinload(FeedbackRequest.reps), db.selectinload(FeedbackRequest.messages))))
+        # Only the columns a queue item (and the digest) shows: four joined rows of full width each cost
+        # more to load than the query took to run.
+        .options(db.joinedload(FeedbackRequest.learner).load_only(User.name),
+                 db.joinedload(FeedbackRequest.rep).load_only(Rep.drill_id, Rep.value, Rep.outcome, Rep.note,
+                                                              Rep.performed_at)
+                 .joinedload(Rep.drill).load_only(Drill.name, Drill.goal_id)
+                 .joinedload(Drill.goal).load_only(Goal.unit, Goal.direction, Goal.target),
+                 db.undefer(FeedbackRequest.rep_count), db.selectinload(FeedbackRequest.messages))))
 
 
 def queue_size(coach: User) -> tuple[int, int]:

@@ -295,14 +295,16 @@ def ledger_page(learner: User, page: int, goal_id: int | None = None, drill_id: 
         mine = mine.where(Rep.goal_id == goal_id)
     if drill_id:
         mine = mine.where(Rep.drill_id == drill_id)
-    shown = (mine.where(Rep.performed_at >= since, Rep.performed_at < until)
-             .order_by(Rep.performed_at.desc()).options(db.joinedload(Rep.drill)))
+    # Every drill and goal is on the page already (the filters), so each rep finds its drill in the
+    # session instead of in a join repeated on every row.
+    all_goals, all_drills = goals.goals_of(learner), goals.drills_of_learner(learner)
+    shown = mine.where(Rep.performed_at >= since, Rep.performed_at < until).order_by(Rep.performed_at.desc())
     weeks: dict[date, list[Rep]] = {newest - timedelta(weeks=i): [] for i in range(LEDGER_WEEKS_PER_PAGE)}
     for rep in db.session.scalars(shown):
         weeks[progress.week_start(rep.performed_at, zone)].append(rep)
     older = db.session.scalar(mine.with_only_columns(Rep.id).where(Rep.performed_at < since).limit(1))
     return LedgerPage([LedgerWeek(start, reps) for start, reps in weeks.items()], older is not None, page,
-                      goal_id, drill_id, goals.goals_of(learner), goals.drills_of_learner(learner))
+                      goal_id, drill_id, all_goals, all_drills)
 
 
 def recent_reps(goal: Goal, limit: int = 10) -> list[Rep]:
