@@ -103,8 +103,8 @@ def writes_now() -> bool:
 def writes_done() -> None:
     """This request's change is saved: end its transaction (a double tap leaves the one that found the
     first rep open), and what it reads from now on (to draw the answer) begins deferred, so other
-    writers do not wait for SQLite's write lock while templates render. web.done() says so; a view
-    that reads for its answer before calling done() says so itself. Tests fail any write after it."""
+    writers do not wait for SQLite's write lock while templates render. Only web.done() says so, so an
+    answer that reads (a card of today's reps, say) reads when it is drawn. Tests fail any write after it."""
     if not g.get("writes_done"):
         g.writes_done = True
         db.session.commit()

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, g, make_response, redirect, render_template, request, url_for
+from flask import flash as flash_later
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, NotFound
@@ -32,22 +33,26 @@ def wants_fragment() -> bool:
     return bool(htmx) and bool(htmx.target) and not htmx.boosted and not htmx.history_restore_request
 
 
-def render(page: str, fragment: str | None = None, /, status: int = 200, **context) -> Response:
-    """Render the fragment for a targeted htmx request, else the full page."""
+def render(page: str, fragment: str | None = None, /, http_status: int = 200, **context) -> Response:
+    """Render the fragment for a targeted htmx request, else the full page. (`http_status`, not `status`:
+    pages have a status of their own to show.)"""
     template = fragment if fragment and wants_fragment() else page
-    response = make_response(render_template(template, **context), status)
+    response = make_response(render_template(template, **context), http_status)
     response.vary.add("HX-Request")
     return response
 
 
-def done(location: str, fragment: str | None = None, /, **context) -> Response:
-    """After a successful POST: re-render the target for htmx, answer 303 to everyone else.
+def done(location: str, fragment: str | None = None, /, flash: str = "", **context) -> Response:
+    """After a successful POST: re-render the target for htmx, answer 303 to everyone else, with
+    `flash` for the next page (a fragment says it in place: a flash would pop up again later).
 
     The change is committed by now, so what follows only reads (database.writes_done).
     """
     writes_done()
     if fragment and wants_fragment():
         return render(fragment, fragment, **context)
+    if flash:
+        flash_later(flash, "success")
     if htmx:
         # An untargeted htmx post (a boosted form) follows the redirect like a browser would.
         response = make_response("", 204)
@@ -58,7 +63,7 @@ def done(location: str, fragment: str | None = None, /, **context) -> Response:
 
 def invalid(page: str, fragment: str | None = None, /, **context) -> Response:
     """A form that failed validation: the same form again, the text kept, status 422."""
-    return render(page, fragment, status=422, **context)
+    return render(page, fragment, http_status=422, **context)
 
 
 def safe_next(target: str | None, fallback: str) -> str:
@@ -131,7 +136,8 @@ def local_time(moment: datetime | None, fmt: str = "%a %-d %b %Y, %H:%M") -> str
     """Show a stored UTC time in the viewer's own time zone."""
     if moment is None:
         return ""
-    zone = zone_of(current_user) if current_user.is_authenticated else UTC
+    viewer = current_user._get_current_object()  # one lookup, not two: lists call this once a row
+    zone = zone_of(viewer) if viewer.is_authenticated else UTC
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(zone).strftime(fmt)

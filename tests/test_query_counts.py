@@ -1,6 +1,7 @@
 """The pages people open most issue the same number of SQL queries with 10 reps as with 1,000."""
 
 import contextlib
+import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -69,10 +70,11 @@ def people(clock, make_user):
 
 
 def measure(app, login, coach, learner) -> dict[str, int]:
-    """Queries per page: the learner's home, ledger, goal and feedback pages, and the coach's queue."""
+    """Queries per page: the learner's home, rep form, ledger, goal and feedback pages, the coach's queue, and
+    logging a rep from the home page's card."""
     goal_id = db.session.scalar(db.select(Rep.goal_id).where(Rep.learner_id == learner.id).limit(1))
     counts = {}
-    for user, urls in ((learner, ["/", "/ledger", f"/goals/{goal_id}", "/feedback"]), (coach, ["/queue"])):
+    for user, urls in ((learner, ["/", "/log", "/ledger", f"/goals/{goal_id}", "/feedback"]), (coach, ["/queue"])):
         browser = app.test_client()
         login(user, browser)
         for url in urls:
@@ -80,6 +82,15 @@ def measure(app, login, coach, learner) -> dict[str, int]:
                 response = browser.get(url)
             assert response.status_code == 200, url
             counts[url.split("/")[1] or "home"] = len(statements)
+    browser = app.test_client()
+    login(learner, browser)
+    drill_id = db.session.scalar(db.select(Rep.drill_id).where(Rep.learner_id == learner.id).limit(1))
+    with counting_queries() as statements:
+        response = browser.post("/reps", data={"drill_id": str(drill_id), "value": "4",
+                                               "idempotency_key": f"count-{secrets.token_hex(8)}"},
+                                headers={"HX-Request": "true", "HX-Target": "quick-log"})
+    assert response.status_code == 200 and "Saved: 4" in response.get_data(as_text=True)
+    counts["log a rep"] = len(statements)
     return counts
 
 
@@ -91,7 +102,7 @@ def test_page_queries_do_not_grow_with_the_number_of_reps(app, login, people, ca
 
     for learner in learners:
         add_practice(learner, drills[learner.id], coach, 10, 1000)
-    assert db.session.scalar(db.select(db.func.count()).select_from(Rep)) == 3000
+    assert db.session.scalar(db.select(db.func.count()).select_from(Rep)) == 3001  # with the one measure() logged
     large = measure(app, login, coach, learners[0])
 
     with capsys.disabled():

@@ -101,7 +101,7 @@ def sign_up_sent():
 def _finish_page(token: str, form: ConfirmForm, status: int = 200):
     """The page with the button that creates the account, or why its link cannot be used."""
     pending = services.pending_sign_up(token)
-    return render("accounts/signup_finish.html", form=form, pending=pending, token=token, status=status)
+    return render("accounts/signup_finish.html", form=form, pending=pending, token=token, http_status=status)
 
 
 @bp.get("/signup/finish/<token>")
@@ -287,7 +287,7 @@ def _email_change_page(token: str, form: ConfirmForm, status: int = 200):
     """The page with the button that moves the account, or why its link cannot be used."""
     user, new_email, _nonce = services.email_change_target(token)
     return render("accounts/email_confirm.html", form=form, user=user, new_email=new_email, token=token,
-                  status=status)
+                  http_status=status)
 
 
 @bp.get("/email/confirm/<token>")

@@ -61,7 +61,7 @@ def _invite_page(token: str, form: ConfirmForm, status: int = 200):
             services.check_invite_for(invite, current_user)
         except services.CoachingError as error:
             problem = str(error)
-    return render("coaching/invite.html", invite=invite, token=token, form=form, problem=problem, status=status)
+    return render("coaching/invite.html", invite=invite, token=token, form=form, problem=problem, http_status=status)
 
 
 @bp.get("/invite/<token>")

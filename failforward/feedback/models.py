@@ -2,8 +2,8 @@
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Table, Text, or_
-from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Table, Text, func, or_, select
+from sqlalchemy.orm import Mapped, backref, column_property, mapped_column, relationship
 
 from failforward import clock
 from failforward.accounts.models import User
@@ -47,6 +47,12 @@ class FeedbackRequest(db.Model):
     messages: Mapped[list["FeedbackMessage"]] = relationship(
         back_populates="request", order_by="FeedbackMessage.created_at", cascade="all, delete-orphan",
         passive_deletes=True, lazy="selectin")
+
+    # How many reps the request covers, counted by the database: the queue shows the number, and loading
+    # each rep of every request on the page only to count them cost more than the rest of the query.
+    rep_count: Mapped[int] = column_property(
+        select(func.count()).where(request_reps.c.request_id == id).correlate_except(request_reps).scalar_subquery(),
+        deferred=True)
 
     @property
     def latency_hours(self) -> float:

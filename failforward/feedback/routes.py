@@ -3,15 +3,13 @@
 from flask import Blueprint, flash, redirect, url_for
 from flask_login import current_user, login_required
 
-from failforward.coaching.services import roster
 from failforward.feedback import services
 from failforward.feedback.forms import AnswerForm, AskForm, FollowUpForm, HelpfulForm
 from failforward.forms import choices
 from failforward.ledger.services import own_rep_or_404
-from failforward.web import done, invalid, local_time, query_page, render, wants_fragment
+from failforward.web import done, invalid, local_time, query_page, render
 
 bp = Blueprint("feedback", __name__)
-QUEUE_PAGE = 20
 
 
 def _ask_form(rep) -> AskForm:
@@ -68,16 +66,9 @@ def show(request_id: int):
 @login_required
 def queue():
     """The coach's queue: open requests from every learner, nearest due first, answered inline,
-    a page at a time (the nearest due are the ones to answer; a long queue stays quick to draw)."""
-    total, overdue = services.queue_size(current_user)
-    last_page = max(1, -(-total // QUEUE_PAGE))
-    page = query_page(last_page)
-    requests = services.queue(current_user, QUEUE_PAGE, (page - 1) * QUEUE_PAGE)
-    learners = roster(current_user)
-    return render("feedback/queue.html", requests=requests, learners=learners, total=total, overdue=overdue,
-                  page=page, last_page=last_page, first_shown=(page - 1) * QUEUE_PAGE + 1,
-                  trends=services.trends(sorted({r.rep.drill_id for r in requests})),
-                  latency=services.latency([link.learner_id for link in learners]), form=AnswerForm())
+    a page at a time."""
+    queue = services.queue_page(current_user, query_page())
+    return render("feedback/queue.html", queue=queue, page=queue.page, trends=queue.trends, form=AnswerForm())
 
 
 @bp.post("/feedback/<int:request_id>/answer")
@@ -90,12 +81,11 @@ def answer(request_id: int):
         return invalid("feedback/show.html", "feedback/_queue_item.html", feedback=feedback, answer_form=form,
                        follow_up_form=FollowUpForm(), helpful_form=HelpfulForm(), form=form,
                        trends=services.trends([feedback.rep.drill_id]))
+    sent = f"Feedback sent to {feedback.learner.name}."  # read in the write's own transaction, not a new one
     services.answer(current_user, feedback, form.body.data)
-    if not wants_fragment():  # the answered item says so in place; a flash would pop up again later
-        flash(f"Feedback sent to {feedback.learner.name}.", "success")
     page = query_page()  # back to the queue page the coach answered from
     return done(url_for("feedback.queue", page=page if page > 1 else None), "feedback/_answered.html",
-                feedback=feedback)
+                flash=sent, feedback=feedback)
 
 
 @bp.post("/feedback/<int:request_id>/follow-up")

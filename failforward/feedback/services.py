@@ -12,16 +12,18 @@ from failforward.accounts.services import notify, wants
 from failforward.calendar import zone_of
 from failforward.coaching.access import active_link, learners_record_or_404
 from failforward.coaching.models import CoachingLink
-from failforward.coaching.services import coaches_of, feedback_due_hours
+from failforward.coaching.services import coaches_of, feedback_due_hours, roster
 from failforward.database import UtcDateTime, hours_between
 from failforward.extensions import db
 from failforward.feedback.models import FeedbackMessage, FeedbackRequest, request_reps, waiting
-from failforward.goals.models import Drill
+from failforward.goals.models import Drill, Goal
 from failforward.ledger.models import Rep
 from failforward.mail.services import quiet_until
+from failforward.once import repeated
 from failforward.web import absolute_url
 
 LATENCY_WINDOW = timedelta(weeks=4)
+QUEUE_PAGE = 20
 DIGEST_HOUR = 8
 TREND_REPS = 8
 
@@ -81,9 +83,14 @@ def queue(coach: User, limit: int | None = None, offset: int = 0) -> list[Feedba
     `limit` of them from `offset` for one page of the queue, all of them for the digest."""
     return list(db.session.scalars(
         _open_for_coach(coach).order_by(FeedbackRequest.due_at, FeedbackRequest.id).limit(limit).offset(offset)
-        .options(db.joinedload(FeedbackRequest.learner),
-                 db.joinedload(FeedbackRequest.rep).joinedload(Rep.drill).joinedload(Drill.goal),
-                 db.selectinload(FeedbackRequest.reps), db.selectinload(FeedbackRequest.messages))))
+        # Only the columns a queue item (and the digest) shows: four joined rows of full width each cost
+        # more to load than the query took to run.
+        .options(db.joinedload(FeedbackRequest.learner).load_only(User.name),
+                 db.joinedload(FeedbackRequest.rep).load_only(Rep.drill_id, Rep.value, Rep.outcome, Rep.note,
+                                                              Rep.performed_at)
+                 .joinedload(Rep.drill).load_only(Drill.name, Drill.goal_id)
+                 .joinedload(Drill.goal).load_only(Goal.unit, Goal.direction, Goal.target),
+                 db.undefer(FeedbackRequest.rep_count), db.selectinload(FeedbackRequest.messages))))
 
 
 def queue_size(coach: User) -> tuple[int, int]:
@@ -130,13 +137,43 @@ def trends(drill_ids: list[int]) -> dict[int, Trend]:
     return {drill_id: Trend(latest) for drill_id, latest in values.items()}
 
 
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of a coach's queue: the requests nearest due with each drill's trend, how many wait and
+    how many are overdue, and the latency of each of the coach's learners."""
+
+    requests: list[FeedbackRequest]
+    total: int
+    overdue: int
+    page: int
+    last_page: int
+    trends: dict[int, Trend]
+    learners: list[CoachingLink]
+    latency: dict[int, "Latency"]
+
+    @property
+    def first_shown(self) -> int:
+        return (self.page - 1) * QUEUE_PAGE + 1
+
+
+def queue_page(coach: User, page: int) -> QueuePage:
+    """Page `page` of the coach's queue (kept within the pages there are: the nearest due are the ones
+    to answer, and a long queue stays quick to draw)."""
+    total, overdue = queue_size(coach)
+    last_page = max(1, -(-total // QUEUE_PAGE))
+    page = max(1, min(page, last_page))
+    requests = queue(coach, QUEUE_PAGE, (page - 1) * QUEUE_PAGE)
+    learners = roster(coach)
+    return QueuePage(requests, total, overdue, page, last_page, trends(sorted({r.rep.drill_id for r in requests})),
+                     learners, latency([link.learner_id for link in learners]))
+
+
 def answer(coach: User, feedback: FeedbackRequest, body: str) -> FeedbackMessage:
     """Answer a request (an active coach of the learner only); the first answer stops the latency clock."""
     if active_link(coach.id, feedback.learner_id) is None:
         abort(404)
-    last = feedback.messages[-1] if feedback.messages else None
-    if last and last.author_id == coach.id and last.body == body:
-        return last  # a double tap: already answered with these words
+    if last := repeated(feedback.messages, coach.id, body):
+        return last
     message = FeedbackMessage(request_id=feedback.id, author_id=coach.id, body=body)
     db.session.add(message)
     if feedback.answered_at is None:
@@ -150,8 +187,7 @@ def follow_up(learner: User, feedback: FeedbackRequest, body: str) -> FeedbackMe
     """The learner asks a follow-up; the request goes back into the coach's queue."""
     if feedback.learner_id != learner.id:
         abort(404)
-    last = feedback.messages[-1] if feedback.messages else None
-    if last and last.author_id == learner.id and last.body == body:
+    if last := repeated(feedback.messages, learner.id, body):
         return last
     message = FeedbackMessage(request_id=feedback.id, author_id=learner.id, body=body)
     db.session.add(message)

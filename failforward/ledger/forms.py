@@ -59,6 +59,14 @@ class RepForm(Form):
         return self.performed_at.data.replace(tzinfo=self.zone).astimezone(UTC)
 
     def fields_dict(self) -> dict:
+        """The typed values as they are; the service fills in what was left empty."""
         return {"performed_at": self.performed_at_utc(), "value": self.value.data,
-                "duration_minutes": self.duration_minutes.data, "outcome": self.outcome.data or None,
-                "note": self.note.data or "", "adjustment": self.adjustment.data or ""}
+                "duration_minutes": self.duration_minutes.data, "outcome": self.outcome.data,
+                "note": self.note.data, "adjustment": self.adjustment.data}
+
+    @classmethod
+    def blank(cls, card) -> "RepForm":
+        """A fresh form for the quick-log card (a services.QuickLog), its drill picked."""
+        form = cls(formdata=None, drills=card.drills)
+        form.drill_id.data = card.drill_id
+        return form

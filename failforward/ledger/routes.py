@@ -6,53 +6,33 @@ from flask_login import current_user, login_required
 
 from failforward.calendar import zone_of
 from failforward.coaching.access import learner_or_404
-from failforward.database import writes_done
 from failforward.forms import ConfirmForm
 from failforward.goals import services as goals
 from failforward.ledger import progress, services
 from failforward.ledger.forms import RepForm
-from failforward.web import done, invalid, query_number, query_page, render, wants_fragment
+from failforward.web import done, invalid, query_number, query_page, render
 
 bp = Blueprint("ledger", __name__)
-TODAY_SHOWN = 5  # today's reps under the quick-log form; the rest are in the ledger
-
-
-def quick_log_context(form: RepForm | None = None) -> dict:
-    """What the quick-log card needs: the drills, a fresh form (last drill picked), today's reps."""
-    drills = goals.active_drills(current_user)
-    if form is None:
-        form = RepForm(formdata=None, drills=drills, zone=zone_of(current_user))
-        loggable = {d.id for d in drills}  # the last-used drill may be archived or on a paused goal since
-        wanted = (query_number("drill"), services.last_used_drill_id(current_user))
-        form.drill_id.data = next((d for d in wanted if d in loggable), drills[0].id if drills else None)
-    # The latest few under the form, one more read to know whether the ledger holds others from today.
-    today = services.todays_reps(current_user, TODAY_SHOWN + 1)
-    return {"drills": drills, "form": form, "todays_reps": today[:TODAY_SHOWN], "more_today": len(today) > TODAY_SHOWN}
 
 
 @bp.get("/log")
 @login_required
 def new():
     """The rep form on a page of its own (the home page has the same card)."""
-    return render("ledger/new.html", **quick_log_context())
+    card = services.quick_log(current_user, query_number("drill"))
+    return render("ledger/new.html", card=card, form=RepForm.blank(card))
 
 
 @bp.post("/reps")
 @login_required
 def create():
     """Save a rep; a double tap saves once. htmx gets the card back with the new row in place."""
-    drills = goals.active_drills(current_user)
-    form = RepForm(drills=drills, zone=zone_of(current_user))
+    card = services.quick_log(current_user)
+    form = RepForm(drills=card.drills, zone=zone_of(current_user))
     if not form.validate_on_submit():
-        return invalid("ledger/new.html", "ledger/_quick_log.html", **quick_log_context(form))
-    drill = goals.own_drill_or_404(current_user, form.drill_id.data)
-    rep, created = services.log_rep(current_user, drill, form.fields_dict(), form.idempotency_key.data)
-    writes_done()  # the card below is read before done() is called
-    if not wants_fragment():  # the card shows it in place; a flash would pop up again on the next page
-        flash(f"Saved: {rep.value:g} {drill.goal.unit} on {drill.name} ({rep.outcome})." if created
-              else "Already saved (you tapped twice): nothing was added.", "success")
-    return done(url_for("home.index"), "ledger/_quick_log.html", saved=rep, created=created,
-                **quick_log_context())
+        return invalid("ledger/new.html", "ledger/_quick_log.html", card=card, form=form)
+    card = services.log_from_card(card, form.drill_id.data, form.fields_dict(), form.idempotency_key.data)
+    return done(url_for("home.index"), "ledger/_quick_log.html", flash=card.flash, card=card, form=RepForm.blank(card))
 
 
 @bp.get("/reps/<int:rep_id>/edit")
@@ -113,10 +93,8 @@ def index():
     """Your reps by week, with weekly practice time and count; filter by goal or drill."""
     page = query_page(10_000)
     goal_id, drill_id = query_number("goal"), query_number("drill")
-    weeks, older = services.ledger_page(current_user, page, goal_id, drill_id)
-    return render("ledger/index.html", "ledger/_weeks.html", weeks=weeks, older=older, page=page,
-                  goal_id=goal_id, drill_id=drill_id, goals=goals.goals_of(current_user),
-                  drills=goals.drills_of_learner(current_user))
+    return render("ledger/index.html", "ledger/_weeks.html",
+                  ledger=services.ledger_page(current_user, page, goal_id, drill_id))
 
 
 @bp.get("/goals")

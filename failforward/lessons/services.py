@@ -21,6 +21,7 @@ from failforward.lessons.models import (
     LessonComment,
     LessonTag,
 )
+from failforward.once import insert_once, repeated
 from failforward.reflection.models import RecoveryRoutine, Reflection
 from failforward.reflection.prompts import SITUATIONS
 from failforward.web import absolute_url
@@ -133,17 +134,16 @@ def create_lesson(learner: User, fields: dict, tags: dict[str, list[str]], sourc
                   idempotency_key: str) -> tuple[Lesson, bool]:
     """Save a lesson once per key, linked to where it came from, its check 30 days on (or on the
     date chosen). A second tap returns the first lesson and False."""
-    existing = db.session.scalar(db.select(Lesson).where(Lesson.learner_id == learner.id,
-                                                         Lesson.idempotency_key == idempotency_key))
-    if existing:
-        return existing, False
-    lesson = Lesson(learner_id=learner.id, idempotency_key=idempotency_key,
-                    check_on=fields.get("check_on") or today_for(learner) + CHECK_AFTER,
-                    **source_links(learner, source))
-    _apply(lesson, learner, fields, tags)
-    db.session.add(lesson)
+    def new_lesson() -> Lesson:
+        lesson = Lesson(learner_id=learner.id, idempotency_key=idempotency_key,
+                        check_on=fields.get("check_on") or today_for(learner) + CHECK_AFTER,
+                        **source_links(learner, source))
+        _apply(lesson, learner, fields, tags)
+        return lesson
+
+    lesson, created = insert_once(Lesson, learner.id, idempotency_key, new_lesson)
     db.session.commit()
-    return lesson, True
+    return lesson, created
 
 
 def update_lesson(lesson: Lesson, fields: dict, tags: dict[str, list[str]]) -> Lesson:
@@ -170,8 +170,7 @@ def set_shared(lesson: Lesson, shared: bool) -> None:
 
 def add_comment(viewer: User, lesson: Lesson, body: str) -> LessonComment:
     """Comment on a lesson the viewer may see; a double tap adds it once."""
-    last = lesson.comments[-1] if lesson.comments else None
-    if last and last.author_id == viewer.id and last.body == body:
+    if last := repeated(lesson.comments, viewer.id, body):
         return last
     comment = LessonComment(lesson_id=lesson.id, author_id=viewer.id, body=body)
     db.session.add(comment)

@@ -25,7 +25,6 @@ def outbox():
     """Counts by status and the newest messages, failed ones first to look at."""
     _require_operator()
     status = request.args.get("status") if request.args.get("status") in STATUSES else None
-    # Not `status=`: render() takes that as the HTTP status, and "failed" made the page answer 0.
     return render("ops/outbox.html", counts=services.counts(), messages=services.listing(status), showing=status)
 
 

@@ -10,6 +10,7 @@ from failforward.accounts.models import User
 from failforward.coaching.access import own_record_or_404, private_record_or_404
 from failforward.extensions import db
 from failforward.ledger.models import MISS, Rep
+from failforward.once import insert_once
 from failforward.reflection import prompts
 from failforward.reflection.models import OwnPrompt, RecoveryRoutine, Reflection
 
@@ -50,16 +51,14 @@ def latest_miss(learner: User) -> Rep | None:
 
 def start_reflection(learner: User, fields: dict, idempotency_key: str) -> Reflection:
     """Save step 1 (setback, feeling, intensity, what happened) once per key."""
-    existing = db.session.scalar(db.select(Reflection).where(
-        Reflection.learner_id == learner.id, Reflection.idempotency_key == idempotency_key))
-    if existing:
-        return existing
-    rep = missed_rep(learner, fields.get("rep_id"))
-    reflection = Reflection(learner_id=learner.id, rep_id=rep.id if rep else None, situation=fields["situation"],
-                            feeling=fields.get("feeling") or "", feeling_own=fields.get("feeling_own") or "",
-                            intensity_before=fields["intensity_before"], what_happened=fields["what_happened"],
-                            idempotency_key=idempotency_key)
-    db.session.add(reflection)
+    def new_reflection() -> Reflection:
+        rep = missed_rep(learner, fields.get("rep_id"))
+        return Reflection(learner_id=learner.id, rep_id=rep.id if rep else None, situation=fields["situation"],
+                          feeling=fields.get("feeling") or "", feeling_own=fields.get("feeling_own") or "",
+                          intensity_before=fields["intensity_before"], what_happened=fields["what_happened"],
+                          idempotency_key=idempotency_key)
+
+    reflection, _created = insert_once(Reflection, learner.id, idempotency_key, new_reflection)
     db.session.commit()
     return reflection
 

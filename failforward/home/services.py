@@ -1,0 +1,36 @@
+"""The signed-in home page's read model: everything it shows, from one call."""
+
+from dataclasses import dataclass
+
+from failforward.accounts.models import User
+from failforward.calendar import zone_of
+from failforward.coaching import services as coaching
+from failforward.coaching.models import CoachingLink
+from failforward.goals import services as goals
+from failforward.goals.models import ACTIVE, Goal
+from failforward.ledger import services as ledger
+from failforward.ledger.progress import Progress
+from failforward.lessons import services as lessons
+from failforward.lessons.models import Lesson
+
+
+@dataclass(frozen=True)
+class HomePage:
+    """The quick-log card, the active goals with where each rule stands, the 30-day checks due, and the
+    person's coaches and learners."""
+
+    card: ledger.QuickLog
+    goals: list[Goal]
+    progress: dict[int, Progress]
+    checks: list[Lesson]
+    coaches: list[CoachingLink]
+    roster: list[CoachingLink]
+
+
+def home_page(person: User, wanted_drill: int | None = None) -> HomePage:
+    """What a signed-in person's home page shows (`wanted_drill` picked on the card if it can be logged)."""
+    active = [g for g in goals.goals_of(person) if g.status == ACTIVE]
+    return HomePage(card=ledger.quick_log(person, wanted_drill), goals=active,
+                    progress=ledger.goal_progress(active, zone_of(person), ledger.STATUS_WEEKS),
+                    checks=lessons.due_checks(person), coaches=coaching.coaches_of(person),
+                    roster=coaching.roster(person))
