@@ -89,7 +89,10 @@ def restore(app: Flask, archive: Path, *options: str):
     """`flask --app app restore ARCHIVE` on that app (its own app context: the CLI reuses an open one)."""
     db.session.commit()  # end the test's own read, as the operator's shell would have
     with app.app_context():
-        return app.test_cli_runner().invoke(args=["restore", str(archive), *options])
+        result = app.test_cli_runner().invoke(args=["restore", str(archive), *options])
+        db.session.remove()
+        db.engine.dispose()
+    return result
 
 
 def rewritten(archive: Path, manifest_change=None, database_change=None) -> Path:
