@@ -113,8 +113,8 @@ def test_an_id_in_a_form_field_that_no_database_holds_names_nothing(app, endpoin
                                    "/lessons/review?week=9999-12-27", "/lessons/review?week=1899-12-31",
                                    "/lessons/review?week=3000-01-01", "/lessons/month?month=9999-12",
                                    "/lessons/month?month=0001-01", "/lessons/month?month=3000-01"])
-def test_a_week_or_month_far_from_any_calendar_answers_404(client, learner, login, query):
-    login(learner)
+def test_a_week_or_month_far_from_any_calendar_answers_404(client, learner, query):
+    sign_in(client, learner.id)
     assert client.get(query).status_code == 404
 
 
@@ -124,8 +124,8 @@ def test_a_week_or_month_far_from_any_calendar_answers_404(client, learner, logi
     ("/lessons/month?month=1900-01", "/lessons/month?month=1899-12"),
     ("/lessons/month?month=2999-12", "/lessons/month?month=3000-01"),
 ])
-def test_the_first_and_last_week_and_month_show_and_the_link_beyond_them_is_404(client, learner, login, page, beyond):
-    login(learner)
+def test_the_first_and_last_week_and_month_show_and_the_link_beyond_them_is_404(client, learner, page, beyond):
+    sign_in(client, learner.id)
     response = client.get(page)
     assert response.status_code == 200
     assert f'href="{beyond}"' in response.get_data(as_text=True)
@@ -204,8 +204,8 @@ def test_every_numeric_field_answers_hostile_numbers_with_a_message_beside_it(ap
         assert client.post(post.path(w), data={**post.data(w), field: value}).status_code == 303
 
 
-def test_a_blank_number_is_asked_for_again_with_its_own_message(client, learner, drill, login):
-    login(learner)
+def test_a_blank_number_is_asked_for_again_with_its_own_message(client, learner, drill):
+    sign_in(client, learner.id)
     response = client.post("/reps", data={"drill_id": str(drill.id), "value": "   ", "idempotency_key": "blank-value"})
     assert response.status_code == 422
     page = response.get_data(as_text=True)
@@ -243,7 +243,7 @@ def test_a_failing_statement_does_not_write_what_was_typed_into_the_log(tmp_path
 HSTS = "max-age=31536000; includeSubDomains"
 
 
-def test_every_https_response_carries_hsts_and_no_plain_http_one_does(app, client, htmx_client, learner, login):
+def test_every_https_response_carries_hsts_and_no_plain_http_one_does(app, client, htmx_client):
     def responses(base_url: str) -> list:
         return [client.get("/", base_url=base_url), client.get("/login", base_url=base_url),
                 client.get("/no-such-page", base_url=base_url), client.get("/static/app.css", base_url=base_url),
