@@ -71,9 +71,9 @@ def test_a_miss_leads_to_a_reappraisal_and_a_lesson_whose_check_is_answered_late
     expect(me.get_by_role("heading", level=1)).to_contain_text("Froze on the second alert")
 
     # 30 days later the check is due. It is answered from the home page's card (the same include is on
-    # the lessons page; the lead wires it into home/index.html).
+    # the lessons page). A session ends 30 days after signing in (SESSION_MAX_DAYS): sign in again.
     app_clock.set_now(START + timedelta(days=30, hours=1))
-    me.goto(f"{live_server.url}/")
+    sign_in(me, live_server.url, LEARNER)
     card = me.get_by_role("region", name="Did what you planned to try work?")
     expect(card).to_contain_text("Read the runbook's first line")
     card.get_by_role("radio", name="It did not work").check()
