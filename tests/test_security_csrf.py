@@ -7,9 +7,8 @@ import re
 import pytest
 from itsdangerous.timed import TimestampSigner
 
-from failforward.extensions import db
 from failforward.forms import CSRF_MESSAGE
-from tests.conftest import PASSWORD, FreshRequestClient, make_test_app
+from tests.conftest import PASSWORD, FreshRequestClient
 from tests.security_world import (
     CSRF_EXEMPT,
     POSTS,
@@ -23,22 +22,12 @@ from tests.security_world import (
     signed_in_as,
 )
 
-# --- CSRF ---------------------------------------------------------------------------------------
-
-@pytest.fixture
-def csrf_app(tmp_path, smtp_server, inbox):
-    """The app with CSRF checks on, as in production."""
-    app = make_test_app(tmp_path, smtp_server, WTF_CSRF_ENABLED=True)
-    app.test_client_class = FreshRequestClient
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+# Every test here runs with CSRF checks on, as in production.
+pytestmark = pytest.mark.app_config(WTF_CSRF_ENABLED=True)
 
 
-def test_every_post_route_has_a_csrf_case(csrf_app):
-    posts = {rule.endpoint for rule in rules(csrf_app, "POST")}
+def test_every_post_route_has_a_csrf_case(app):
+    posts = {rule.endpoint for rule in rules(app, "POST")}
     assert posts - CSRF_EXEMPT.keys() - POSTS.keys() == set(), "add a Post to POSTS for these endpoints"
     assert (POSTS.keys() | CSRF_EXEMPT.keys()) - posts == set(), "these endpoints are gone: remove them"
 
@@ -51,12 +40,12 @@ def browser_for(app, w, who: str | None) -> FreshRequestClient:
 
 
 @pytest.mark.parametrize("endpoint", sorted(POSTS))
-def test_a_post_without_its_own_csrf_token_changes_nothing(csrf_app, endpoint):
+def test_a_post_without_its_own_csrf_token_changes_nothing(app, endpoint):
     w = build_full_world()
     post = POSTS[endpoint]
-    client = browser_for(csrf_app, w, post.who)
+    client = browser_for(app, w, post.who)
     before, who_before = dump(), signed_in_as(client)
-    for token in (None, csrf_token_of(csrf_app.test_client()), "garbage"):  # missing, another browser's, forged
+    for token in (None, csrf_token_of(app.test_client()), "garbage"):  # missing, another browser's, forged
         data = dict(post.data(w))
         if token:
             data["csrf_token"] = token
@@ -72,10 +61,10 @@ def test_a_post_without_its_own_csrf_token_changes_nothing(csrf_app, endpoint):
 
 
 @pytest.mark.parametrize("endpoint", sorted(POSTS))
-def test_a_post_with_the_htmx_csrf_header_works(csrf_app, endpoint):
+def test_a_post_with_the_htmx_csrf_header_works(app, endpoint):
     w = build_full_world()
     post = POSTS[endpoint]
-    client = browser_for(csrf_app, w, post.who)
+    client = browser_for(app, w, post.who)
     headers = {"X-CSRFToken": csrf_token_of(client), "HX-Request": "true"}
 
     response = client.post(post.path(w), data=post.data(w), headers=headers)
@@ -118,11 +107,11 @@ FORMS_WITH_TEXT = {
 
 
 @pytest.mark.parametrize("form", sorted(FORMS_WITH_TEXT))
-def test_an_expired_csrf_token_keeps_the_text_and_a_fresh_token_then_works(csrf_app, expired_csrf_tokens, form):
+def test_an_expired_csrf_token_keeps_the_text_and_a_fresh_token_then_works(app, expired_csrf_tokens, form):
     w = build_world()
     who, page, action, data, kept = FORMS_WITH_TEXT[form]
     page, action = page.format(**vars(w)), action.format(**vars(w))
-    client = browser_for(csrf_app, w, who)
+    client = browser_for(app, w, who)
     old_token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
                           client.get(page).get_data(as_text=True)).group(1)
     expired_csrf_tokens()
