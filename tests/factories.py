@@ -76,6 +76,12 @@ def text(response) -> str:
     return response.get_data(as_text=True)
 
 
+def without_csrf_token(page: str) -> str:
+    """The page without its CSRF token, which carries the second it was made in: two pages drawn a
+    second apart differ there and only there."""
+    return re.sub(r'"X-CSRFToken": "[^"]*"', "", page)
+
+
 def field_error(response, field_id: str) -> str:
     """The error shown beside one field (the macro's `<p class="error" id="<field>-error">`)."""
     match = re.search(rf'<p class="error" id="{re.escape(field_id)}-error">(.*?)</p>', text(response), re.S)
