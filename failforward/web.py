@@ -169,7 +169,7 @@ def _security_headers(response: Response) -> Response:
 # in "."). Queue is for coaches only.
 MENU = (
     ("home.index", "Home", ("home.index",)),
-    ("ledger.goals_index", "Goals", ("ledger.goals_index", "ledger.goal", "goals.")),
+    ("ledger.goals_index", "Goals", ("ledger.goals_index", "home.goal", "goals.")),
     ("ledger.index", "Ledger", ("ledger.index", "ledger.new", "ledger.edit", "ledger.confirm_delete")),
     ("feedback.index", "Feedback", ("feedback.index", "feedback.show", "feedback.new")),
     ("lessons.index", "Lessons", ("lessons.",)),

@@ -89,7 +89,7 @@ WHO_MAY_CALL = {
     "ledger.delete": "learner-only",
     "ledger.index": "signed-in",
     "ledger.goals_index": "signed-in",
-    "ledger.goal": "learner-or-coach",
+    "home.goal": "learner-or-coach",
     "ledger.learner_goals": "learner-or-coach",
     # feedback
     "feedback.new": "learner-only",

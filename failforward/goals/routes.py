@@ -13,7 +13,7 @@ bp = Blueprint("goals", __name__)
 
 
 def _goal_page(goal_id: int) -> str:
-    return url_for("ledger.goal", goal_id=goal_id)
+    return url_for("home.goal", goal_id=goal_id)
 
 
 @bp.get("/goals/new")

@@ -1,4 +1,5 @@
-"""The signed-in home page's read model: everything it shows, from one call."""
+"""Read models of the pages that gather several domains: the signed-in home page and a goal's page.
+Each is everything its page shows, from one call."""
 
 from dataclasses import dataclass
 
@@ -7,9 +8,11 @@ from failforward.calendar import zone_of
 from failforward.coaching import services as coaching
 from failforward.coaching.models import CoachingLink
 from failforward.goals import services as goals
-from failforward.goals.models import ACTIVE, Goal
+from failforward.goals.models import ACTIVE, Drill, Goal
+from failforward.ledger import progress
 from failforward.ledger import services as ledger
-from failforward.ledger.progress import Progress
+from failforward.ledger.models import Rep
+from failforward.ledger.progress import Chart, Progress
 from failforward.lessons import services as lessons
 from failforward.lessons.models import Lesson
 
@@ -34,3 +37,24 @@ def home_page(person: User, wanted_drill: int | None = None) -> HomePage:
                     progress=ledger.goal_progress(active, zone_of(person), ledger.STATUS_WEEKS),
                     checks=lessons.due_checks(person), coaches=coaching.coaches_of(person),
                     roster=coaching.roster(person))
+
+
+@dataclass(frozen=True)
+class GoalPage:
+    """A goal with where its rule stands, the weekly chart, its drills (archived ones too) and its
+    latest reps; `mine` when the viewer is the learner (a coach reads)."""
+
+    goal: Goal
+    state: Progress
+    chart: Chart
+    drills: list[Drill]
+    reps: list[Rep]
+    mine: bool
+
+
+def goal_page(viewer: User, goal: Goal) -> GoalPage:
+    """What a goal's page shows to `viewer` (the learner or their coach: goals.goal_or_404 checked)."""
+    state = ledger.goal_progress([goal], zone_of(goal.learner))[goal.id]
+    return GoalPage(goal=goal, state=state, chart=progress.chart(state.weeks, goal.target, goal.baseline),
+                    drills=goals.drills_of(goal, include_archived=True), reps=ledger.recent_reps(goal),
+                    mine=goal.learner_id == viewer.id)

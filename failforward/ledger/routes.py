@@ -1,5 +1,5 @@
 """Ledger pages: logging a rep (htmx or plain post), editing within 24 hours, the weekly ledger,
-and a goal's page with its weeks against the target."""
+and the goal index with the weeks each goal has held."""
 
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask_login import current_user, login_required
@@ -8,7 +8,7 @@ from failforward.calendar import zone_of
 from failforward.coaching.access import learner_or_404
 from failforward.forms import ConfirmForm
 from failforward.goals import services as goals
-from failforward.ledger import progress, services
+from failforward.ledger import services
 from failforward.ledger.forms import RepForm
 from failforward.web import done, invalid, query_number, query_page, render
 
@@ -114,15 +114,3 @@ def learner_goals(learner_id: int):
     theirs = goals.goals_of(learner)
     return render("goals/index.html", goals=theirs, learner=learner,
                   progress=services.goal_progress(theirs, zone_of(learner), services.STATUS_WEEKS))
-
-
-@bp.get("/goals/<int:goal_id>")
-@login_required
-def goal(goal_id: int):
-    """A goal: its rule, weeks held, the weekly chart, its drills and latest reps."""
-    goal = goals.goal_or_404(current_user, goal_id)
-    state = services.goal_progress([goal], zone_of(goal.learner))[goal.id]
-    return render("goals/show.html", goal=goal, state=state,
-                  chart=progress.chart(state.weeks, goal.target, goal.baseline),
-                  drills=goals.drills_of(goal, include_archived=True), reps=services.recent_reps(goal),
-                  mine=goal.learner_id == current_user.id)
