@@ -49,18 +49,21 @@ chromium:
 	fi
 	@$(CHROMIUM) --version
 
-## test: the whole suite on SQLite, then again on PostgreSQL + Redis when they are reachable.
+## test: the whole suite on SQLite, then again on PostgreSQL + Redis when they are reachable, one
+## pytest-xdist worker per core (PYTEST_WORKERS=1 for one process).
+PYTEST_WORKERS ?= auto
+PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS)
 test: test-sqlite test-scale
 
 test-sqlite: $(VENV)/.installed-dev chromium
 	@echo "== suite on SQLite =="
-	$(BIN)/pytest
+	$(PYTEST)
 
 test-scale: $(VENV)/.installed-dev chromium
 	@url=$$($(BIN)/python tests/scale_database.py create "$(SCALE_PG)" "$(SCALE_REDIS)") || { \
 	  echo "== PostgreSQL + Redis run skipped: $$url =="; exit 0; }; \
 	echo "== suite on PostgreSQL + Redis ($$url) =="; \
-	DATABASE_URL="$$url" REDIS_URL="$(SCALE_REDIS)" $(BIN)/pytest; status=$$?; \
+	DATABASE_URL="$$url" REDIS_URL="$(SCALE_REDIS)" $(PYTEST); status=$$?; \
 	$(BIN)/python tests/scale_database.py drop "$$url"; exit $$status
 
 ## bench: load and scale measurements (prints ratios against a bare Flask route).

@@ -19,6 +19,7 @@ from failforward.accounts import throttle
 from failforward.accounts.models import User
 from failforward.accounts.passwords import hash_password
 from failforward.extensions import db
+from tests import scale_database
 from tests.factories import link, make_drill, make_goal
 
 WRITES = frozenset({"INSERT", "UPDATE", "DELETE"})
@@ -90,6 +91,15 @@ def inbox(smtp_server):
     inbox.raw.clear()
     inbox.reply = inbox.rcpt_reply = None
     return inbox
+
+
+def pytest_configure(config) -> None:
+    """Under pytest-xdist (`make test` runs one worker per core) each worker gets its own PostgreSQL
+    database beside DATABASE_URL's, named after it; tests/scale_database.py drops them all afterwards.
+    SQLite needs nothing: every test has its own file."""
+    worker, url = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("DATABASE_URL")
+    if worker and url:
+        os.environ["DATABASE_URL"] = scale_database.create_beside(url, worker)
 
 
 def database_url(tmp_path) -> str:

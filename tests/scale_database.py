@@ -1,7 +1,8 @@
 """Create (or drop) a fresh PostgreSQL database for the scale-out run of the suite.
 
 `create PG_URL REDIS_URL` prints the new database's URL, or a reason and exit 1 when PostgreSQL or
-Redis is unreachable. `drop URL` removes it again.
+Redis is unreachable. `drop URL` removes it again, with the databases of the suite's parallel workers
+(`create_beside`, called by tests/conftest.py in each pytest-xdist worker).
 """
 
 import os
@@ -35,9 +36,22 @@ def create(admin_url: str, redis_url: str) -> int:
     return 0
 
 
+def create_beside(url: str, suffix: str) -> str:
+    """A fresh database named after `url`'s with `_suffix` (a worker's own), on the same server; its URL."""
+    name = f"{urlsplit(url).path.lstrip('/')}_{suffix}"
+    with psycopg.connect(_with_database(url, "postgres"), autocommit=True, connect_timeout=3) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return _with_database(url, name)
+
+
 def drop(url: str) -> int:
+    """Drop the database at `url` and those made beside it."""
     name = urlsplit(url).path.lstrip("/")
     with psycopg.connect(_with_database(url, "postgres"), autocommit=True, connect_timeout=3) as conn:
+        beside = conn.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (f"{name}_",))
+        for (found,) in beside.fetchall():
+            conn.execute(f'DROP DATABASE IF EXISTS "{found}" WITH (FORCE)')
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return 0
 
