@@ -109,6 +109,7 @@ WHO_MAY_CALL = {
     "checkins.update": "learner-only",
     # study reviews
     "study.index": "signed-in",
+    "export.download": "signed-in",
     "study.update_settings": "signed-in",
     "study.session": "signed-in",
     "study.learner": "learner-or-coach",

@@ -1,0 +1,172 @@
+"""Download my data: the archive holds every record a person owns and nothing of anyone else's, its CSVs
+are safe in a spreadsheet, its schema is documented, and its cost stays one query per kind."""
+
+import csv
+import io
+import json
+import re
+import zipfile
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import event
+
+from failforward.export import services
+from failforward.extensions import db
+from failforward.feedback import services as feedback
+from failforward.ledger.models import Rep
+from failforward.lessons import services as lessons
+from failforward.reflection import services as reflection
+from failforward.study import answering
+from failforward.study import services as study
+from tests.conftest import PASSWORD_HASH
+from tests.factories import link, log, make_drill, make_goal
+
+NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
+
+
+def archive_of(person) -> bytes:
+    with services.build_archive(person) as spool:
+        return spool.read()
+
+
+def unpack(archive: bytes) -> tuple[dict, dict[str, list[dict]], zipfile.ZipFile]:
+    """The archive's JSON document, its CSVs read back as rows, and the archive itself."""
+    zipped = zipfile.ZipFile(io.BytesIO(archive))
+    document = json.loads(zipped.read("failforward.json"))
+    tables = {name.removeprefix("csv/").removesuffix(".csv"):
+              list(csv.DictReader(io.StringIO(zipped.read(name).decode())))
+              for name in zipped.namelist() if name.startswith("csv/")}
+    return document, tables, zipped
+
+
+@pytest.fixture
+def world(clock, learner, coach, make_user):
+    """Lee practises with Casey as coach: reps, an answered request, a lesson with a comment and a check,
+    a setback, a deck with a review. Sam, another learner of Casey's, has a rep of their own."""
+    clock.set(NOW)
+    link(coach, learner)
+    drill = make_drill(make_goal(learner))
+    reps = [log(learner, drill, 10 - n, at=NOW - timedelta(days=n), note=f"rep {n}") for n in range(3)]
+    request = feedback.ask(learner, reps[0], "Was my pacing right?")
+    feedback.answer(coach, request, "Slow the second half.")
+    lesson, _ = lessons.create_lesson(learner, {"happened_on": NOW.date(), "context": "", "what_failed": "Rushed",
+                                                "what_tried": "", "try_next": "Breathe", "check_on": None,
+                                                "shared": True}, {"skill": ["pacing"]}, None, "lesson-1")
+    lessons.add_comment(coach, lesson, "Good catch.")
+    lessons.answer_check(lesson, "worked", "Calmer now")
+    reflection.start_reflection(learner, {"situation": "missed-target", "feeling": "frustrated",
+                                          "intensity_before": 7, "what_happened": "Missed it"}, "setback-1")
+    deck = study.create_deck(learner, learner, "Chords", "")
+    item = study.create_item(learner, deck, {"prompt": "C major", "answer": "C E G"})
+    answering.answer(learner, item, "C E G", 4)
+    sam = make_user(name="Sam", email="sam@example.com")
+    link(coach, sam)
+    log(sam, make_drill(make_goal(sam, title="Sam's goal")), 5, at=NOW, note="Sam's private rep")
+    return {"learner": learner, "coach": coach, "sam": sam, "request": request}
+
+
+def test_a_learners_archive_holds_every_record_they_own(app, world):
+    document, tables, zipped = unpack(archive_of(world["learner"]))
+    assert document["format"] == "failforward-export" and document["version"] == services.VERSION
+    records = document["records"]
+    assert set(records) == {kind.name for kind in services.KINDS}
+    assert records["profile"] == [{**records["profile"][0], "email": "lee@example.com", "name": "Lee Learner"}]
+    assert [r["note"] for r in records["reps"]] == ["rep 0", "rep 1", "rep 2"]
+    assert len(records["goals"]) == len(records["drills"]) == 1
+    assert [m["body"] for m in records["feedback_messages"]] == ["Slow the second half."]
+    assert [c["answer"] for c in records["lesson_checks"]] == ["worked"]
+    assert [c["body"] for c in records["lesson_comments"]] == ["Good catch."]
+    assert len(records["lesson_tag_links"]) == len(records["lesson_tags"]) == 1
+    assert len(records["reflections"]) == len(records["study_reviews"]) == len(records["study_items"]) == 1
+    assert len(records["coaching_links"]) == 1
+    # The CSVs carry the same records, and the schema travels with them.
+    assert [row["note"] for row in tables["reps"]] == ["rep 0", "rep 1", "rep 2"]
+    assert set(tables) == set(records)
+    assert zipped.read("export-schema.md") == services.SCHEMA_DOC.read_bytes()
+
+
+def test_no_secret_and_nothing_of_another_person_is_in_an_archive(app, world):
+    zipped = zipfile.ZipFile(io.BytesIO(archive_of(world["learner"])))
+    raw = b"".join(zipped.read(name) for name in zipped.namelist() if name != "export-schema.md")
+    assert PASSWORD_HASH.encode() not in raw and b"password_hash" not in raw and b"session_version" not in raw
+    assert b"Sam's private rep" not in raw and b"Sam's goal" not in raw and b"sam@example.com" not in raw
+
+
+def test_a_coachs_archive_holds_what_they_wrote_not_their_learners_records(app, world):
+    document, _tables, _zip = unpack(archive_of(world["coach"]))
+    records = document["records"]
+    assert [m["body"] for m in records["feedback_messages"]] == ["Slow the second half."]
+    assert [c["body"] for c in records["lesson_comments"]] == ["Good catch."]
+    assert len(records["coaching_links"]) == 2 and len(records["contracts"]) >= 2
+    for private in ("reps", "goals", "drills", "lessons", "reflections", "feedback_requests", "study_items",
+                    "lesson_checks", "weekly_checkins"):
+        assert records[private] == [], private
+    raw = json.dumps(document)
+    assert "Sam's private rep" not in raw and "Rushed" not in raw and "Was my pacing right?" not in raw
+
+
+def test_a_cell_a_spreadsheet_would_run_is_neutralised_in_the_csv_and_kept_as_typed_in_the_json(app, clock,
+                                                                                             learner):
+    clock.set(NOW)
+    formula = '=HYPERLINK("http://evil.example","click")'
+    log(learner, make_drill(make_goal(learner)), 3, at=NOW, note=formula, adjustment="-2+3")
+    document, tables, _zip = unpack(archive_of(learner))
+    assert document["records"]["reps"][0]["note"] == formula
+    assert tables["reps"][0]["note"] == "'" + formula and tables["reps"][0]["adjustment"] == "'-2+3"
+
+
+def test_times_are_iso_8601_in_utc_and_text_keeps_every_script(app, clock, learner):
+    clock.set(NOW)
+    log(learner, make_drill(make_goal(learner, title="שלום 🎯")), 3, at=NOW, note="مرحبا 👋")
+    records = unpack(archive_of(learner))[0]["records"]
+    assert records["reps"][0]["performed_at"] == "2026-03-04T15:00:00+00:00"
+    assert records["goals"][0]["title"] == "שלום 🎯" and records["reps"][0]["note"] == "مرحبا 👋"
+
+
+def test_every_exported_field_is_documented_in_the_schema(app):
+    sections = re.split(r"^## ", services.SCHEMA_DOC.read_text(), flags=re.M)[1:]
+    documented = {s.split("\n", 1)[0].strip(): set(re.findall(r"^- `([a-z_]+)`", s, flags=re.M)) for s in sections}
+    assert set(documented) == {kind.name for kind in services.KINDS}
+    for kind in services.KINDS:
+        assert documented[kind.name] == set(kind.columns()), kind.name
+    assert f"version {services.VERSION}" in services.SCHEMA_DOC.read_text().splitlines()[0]
+
+
+def test_an_archive_costs_one_query_per_kind_however_many_reps(app, clock, learner):
+    """A year of practice (about 730 reps) reads like a week of it: one query per kind."""
+    clock.set(NOW)
+    drill = make_drill(make_goal(learner))
+
+    def queries() -> int:
+        seen = []
+        record = lambda *_args: seen.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            archive_of(learner)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        return len(seen)
+
+    log(learner, drill, 1, at=NOW)
+    few = queries()
+    db.session.add_all(Rep(learner_id=learner.id, goal_id=drill.goal_id, drill_id=drill.id, value=n % 9,
+                           outcome="hit", performed_at=NOW - timedelta(hours=12 * n), logged_at=NOW,
+                           idempotency_key=f"bulk-{n}")
+                       for n in range(1, 730))
+    db.session.commit()
+    # One per kind, beside BEGIN and reloading the person the test's commit expired.
+    assert queries() == few <= len(services.KINDS) + 2
+    assert len(unpack(archive_of(learner))[0]["records"]["reps"]) == 730
+
+
+def test_download_my_data_needs_a_session_and_sends_a_zip(app, client, login, world):
+    assert client.get("/account/export").status_code == 302
+    login(world["learner"])
+    assert "Download my data" in client.get("/settings").get_data(as_text=True)
+    response = client.get("/account/export")
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    assert re.match(r'attachment; filename=failforward-\d+-2026-03-04\.zip', response.headers["Content-Disposition"])
+    assert response.headers["Cache-Control"] == "no-store"
+    assert unpack(response.data)[0]["records"]["reps"]
+    response.close()  # as the server does once it has sent the file: that closes the spooled archive
