@@ -8,7 +8,7 @@ CHROMIUM := /usr/bin/chromium
 SCALE_PG ?= postgresql://postgres@127.0.0.1:5432/test
 SCALE_REDIS ?= redis://127.0.0.1:6379/15
 
-.PHONY: run worker test test-sqlite test-scale chromium bench bench-study bench-lessons bench-fanout lint clean
+.PHONY: run worker test test-sqlite test-scale chromium bench bench-study bench-lessons bench-fanout bench-export lint clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,10 @@ bench-study: $(VENV)/.installed-dev
 ## bench-lessons: lessons search p95 with 5,000 lessons on SQLite, against a bare route (in process).
 bench-lessons: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.lessons
+
+## bench-export: "Download my data" for a year of practice and for a heavy study account, against a bare route.
+bench-export: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.export
 
 ## bench-fanout: 10,000 weekly check-ins due in one minute, sent by a real worker (1, then 2 threads) to a local SMTP server.
 bench-fanout: $(VENV)/.installed-dev
