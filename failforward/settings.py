@@ -62,6 +62,8 @@ def defaults(instance_path: str) -> dict:
         # BACKUP_KEEP days are removed. `flask --app app backup` without a path also writes to BACKUP_DIR.
         "BACKUP_DIR": None,
         "BACKUP_KEEP": 14,
+        # The largest archive "Import data" accepts (the rest of the app takes uploads up to MAX_CONTENT_LENGTH).
+        "IMPORT_MAX_MB": 100,
         "REDIS_URL": None,
         "HUEY_FILE": str(Path(instance_path) / "huey.sqlite3"),
     }

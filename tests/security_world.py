@@ -2,10 +2,16 @@
 of record and role, and a valid POST for every form."""
 
 import html
+import io
+import json
 import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
+
+from flask import current_app
 
 from failforward.accounts import services as accounts
 from failforward.accounts.models import PendingSignup, User
@@ -14,8 +20,10 @@ from failforward.accounts.services import start_session
 from failforward.coaching import access
 from failforward.coaching import services as coaching
 from failforward.coaching.models import CoachingLink, Contract, Invite
+from failforward.export import importing
 from failforward.extensions import db
 from failforward.mail.models import OutboxMessage
+from failforward.reflection.models import OwnPrompt
 from failforward.signing import sign
 from tests import setback_world
 from tests.conftest import PASSWORD, PASSWORD_HASH, FreshRequestClient
@@ -110,6 +118,9 @@ WHO_MAY_CALL = {
     # study reviews
     "study.index": "signed-in",
     "export.download": "signed-in",
+    "export.import_form": "signed-in",
+    "export.dry_run": "signed-in",
+    "export.apply": "signed-in",
     "study.update_settings": "signed-in",
     "study.session": "signed-in",
     "study.learner": "learner-or-coach",
@@ -388,6 +399,28 @@ def domain_models():
                            StudyItem=StudyItem, StudyReview=StudyReview, StudySettings=StudySettings)
 
 
+def an_archive() -> io.BytesIO:
+    """A small "Download my data" archive holding one reappraisal prompt of the learner's own."""
+    document = {"format": "failforward-export", "version": 1, "person_id": 0,
+                "records": {"own_prompts": [{"id": 1, "learner_id": 0, "text": "Imported prompt",
+                                             "created_at": "2026-03-04T15:00:00+00:00"}]}}
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as archive:
+        archive.writestr("failforward.json", json.dumps(document))
+    packed.seek(0)
+    return packed
+
+
+def pending_import(learner_id: int) -> str:
+    """Upload an_archive() for the learner's dry run, as the import page does; its digest."""
+    folder = Path(current_app.instance_path) / "imports"
+    return importing.dry_run(db.session.get(User, learner_id), an_archive(), folder)[1]
+
+
+def imported() -> bool:
+    return db.session.scalar(db.select(OwnPrompt).filter_by(text="Imported prompt")) is not None
+
+
 def exists(model_name: str, **where) -> bool:
     db.session.expire_all()
     return db.session.scalar(db.select(getattr(domain_models(), model_name)).filter_by(**where).limit(1)) is not None
@@ -470,6 +503,12 @@ POSTS.update({
         "learner", lambda w: f"/study/decks/{w.deck}/import", lambda w: {"text": "one,1"},
         # A preview saves nothing: what it does is show the page that asks to confirm.
         lambda w, c: "Nothing is saved until you confirm" in c.last_response.get_data(as_text=True)),
+    "export.dry_run": Post(
+        "learner", lambda w: "/account/import", lambda w: {"archive": (an_archive(), "failforward.zip")},
+        lambda w, c: "Nothing is saved until you confirm" in c.last_response.get_data(as_text=True)),
+    "export.apply": Post(
+        "learner", lambda w: "/account/import/apply", lambda w: {"digest": pending_import(w.learner)},
+        lambda w, c: imported()),
     "study.confirm_import": Post(
         "learner", lambda w: f"/study/decks/{w.deck}/import/confirm", lambda w: {"text": "one,1"},
         lambda w, c: exists("StudyItem", prompt="one")),

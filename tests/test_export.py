@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event
 
-from failforward.export import services
+from failforward.export import importing, services
 from failforward.extensions import db
 from failforward.feedback import services as feedback
 from failforward.ledger.models import Rep
@@ -20,7 +20,7 @@ from failforward.reflection import services as reflection
 from failforward.study import answering
 from failforward.study import services as study
 from tests.conftest import PASSWORD_HASH
-from tests.factories import link, log, make_drill, make_goal
+from tests.factories import count, field_error, link, log, make_drill, make_goal
 
 NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
 
@@ -168,3 +168,114 @@ def test_download_my_data_needs_a_session_and_sends_a_zip(app, client, login, wo
     assert re.match(r'attachment; filename=failforward-\d+-2026-03-04\.zip', response.headers["Content-Disposition"])
     assert response.headers["Cache-Control"] == "no-store"
     assert unpack(response.data)[0]["records"]["reps"]
+
+
+# --- Import data ---------------------------------------------------------------------------------------
+
+def comparable(document: dict) -> dict:
+    """An export's records without what an import renumbers (ids, owners, other people)."""
+    renumbered = {"id", "learner_id", "user_id", "goal_id", "drill_id", "rep_id", "request_id", "lesson_id",
+                  "tag_id", "deck_id", "item_id", "reflection_id", "routine_id", "feedback_request_id",
+                  "follow_up_of_id", "author_id", "created_by_id"}
+    kept = {kind.name for kind in services.KINDS if not kind.kept_out}
+    return {name: [{k: v for k, v in row.items() if k not in renumbered} for row in rows]
+            for name, rows in document["records"].items() if name in kept}
+
+
+def test_a_dry_run_saves_nothing_and_the_import_brings_every_record_across(app, world, make_user):
+    robin = make_user(name="Robin", email="robin@example.com")  # stands in for the account on another instance
+    document = unpack(archive_of(world["learner"]))[0]
+    before = unpack(archive_of(robin))[0]["records"]
+    report = importing.import_archive(robin, document, dry_run=True)
+    assert report.added == sum(len(document["records"][k.name]) for k in services.KINDS if not k.kept_out)
+    assert report.refused == 0 and not report.written
+    assert unpack(archive_of(robin))[0]["records"] == before  # nothing was written
+
+    written = importing.import_archive(robin, document, dry_run=False)
+    assert written.added == report.added and written.written
+    assert comparable(unpack(archive_of(robin))[0]) == comparable(document)
+    # The coach's answer came across without its author: Casey is not Robin's to name.
+    assert written.links_dropped >= 1
+    assert [m["author_id"] for m in unpack(archive_of(robin))[0]["records"]["feedback_messages"]] == [None]
+
+
+def test_importing_the_same_archive_again_adds_nothing(app, world, make_user):
+    robin = make_user(name="Robin", email="robin@example.com")
+    document = unpack(archive_of(world["learner"]))[0]
+    importing.import_archive(robin, document, dry_run=False)
+    again = importing.import_archive(robin, document, dry_run=False)
+    assert again.added == 0 and again.refused == 0
+    assert importing.import_archive(world["learner"], document, dry_run=True).added == 0  # into its own account
+
+
+def test_bad_records_are_refused_line_by_line_and_the_rest_comes_in(app, clock, learner, make_user):
+    clock.set(NOW)
+    drill = make_drill(make_goal(learner))
+    make_drill(drill.goal, name="Second drill")
+    log(learner, drill, 4, at=NOW)
+    document = unpack(archive_of(learner))[0]
+    records = document["records"]
+    records["drills"][1]["name"] = "x" * 121
+    records["reps"].append({**records["reps"][0], "id": 999, "value": "fast", "idempotency_key": "other"})
+    records["reps"].append({**records["reps"][0], "id": 998, "drill_id": records["drills"][1]["id"],
+                            "idempotency_key": "on-the-refused-drill"})
+    records["goals"].append("not a record")
+    report = importing.import_archive(make_user(email="robin@example.com"), document, dry_run=False)
+    assert report.refusals == [("goals", 2, "not a record"),
+                               ("drills", 2, "name is longer than 120 characters"),
+                               ("reps", 2, "value is not a number"),
+                               ("reps", 3, "its drill is not in the archive")]
+    added = {kind.name: kind.added for kind in report.kinds}
+    assert added["goals"] == added["drills"] == added["reps"] == 1
+
+
+@pytest.mark.parametrize(("archive", "message"), [
+    (b"not a zip at all", "not a ZIP archive"),
+    (None, "no failforward.json"),
+    ({"format": "something-else", "records": {}}, "not a failforward export"),
+    ({"format": "failforward-export", "version": 99, "records": {}}, "export version 99"),
+    (b"{broken json", "damaged"),
+])
+def test_an_archive_this_instance_cannot_read_is_refused_with_a_reason(app, archive, message):
+    if archive is not None and not isinstance(archive, bytes) or archive == b"{broken json":
+        packed = io.BytesIO()
+        with zipfile.ZipFile(packed, "w") as zipped:
+            zipped.writestr("failforward.json", archive if isinstance(archive, bytes) else json.dumps(archive))
+        archive = packed.getvalue()
+    elif archive is None:
+        packed = io.BytesIO()
+        with zipfile.ZipFile(packed, "w") as zipped:
+            zipped.writestr("other.txt", "hello")
+        archive = packed.getvalue()
+    with pytest.raises(importing.ArchiveError, match=message):
+        importing.read_archive(io.BytesIO(archive))
+
+
+def test_import_data_shows_a_dry_run_then_imports_on_confirmation(app, client, login, world, make_user):
+    data = archive_of(world["learner"])
+    robin = make_user(name="Robin", email="robin@example.com")
+    login(robin)
+    assert "Import data" in client.get("/settings").get_data(as_text=True)
+    response = client.post("/account/import", data={"archive": (io.BytesIO(data), "failforward.zip")},
+                           content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "would be added" in page and "Nothing is saved until you confirm" in page
+    assert count(Rep, Rep.learner_id == robin.id) == 0
+    digest = re.search(r'name="digest" type="hidden" value="([0-9a-f]{64})"', page).group(1)
+    response = client.post("/account/import/apply", data={"digest": digest})
+    assert response.status_code == 303 and count(Rep, Rep.learner_id == robin.id) == 3
+    assert "Imported" in client.get(response.headers["Location"]).get_data(as_text=True)
+    # The upload was used up: confirming again says so instead of importing twice.
+    again = client.post("/account/import/apply", data={"digest": digest})
+    assert again.status_code == 422 and "no longer waiting" in again.get_data(as_text=True)
+
+
+def test_import_data_answers_a_missing_or_wrong_file_beside_the_field(app, client, login, learner):
+    login(learner)
+    missing = client.post("/account/import", data={}, content_type="multipart/form-data")
+    assert missing.status_code == 422 and "Choose the ZIP file to import." in field_error(missing, "archive")
+    wrong = client.post("/account/import", data={"archive": (io.BytesIO("שלום 👋".encode()), "notes.zip")},
+                        content_type="multipart/form-data")
+    assert wrong.status_code == 422 and "not a ZIP archive" in field_error(wrong, "archive")
+    forged = client.post("/account/import/apply", data={"digest": "../../etc/passwd"})
+    assert forged.status_code == 422

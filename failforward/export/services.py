@@ -13,7 +13,7 @@ import io
 import json
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -40,13 +40,22 @@ CHUNK = 64 * 1024  # characters handed to the compressor at a time
 
 @dataclass(frozen=True)
 class Kind:
-    """One kind of record: its name in the archive, its table, the rule that picks a person's rows
-    (given their id), and the columns never exported (secrets)."""
+    """One kind of record: its name in the archive, its table, the rule that picks a person's rows (given
+    their id), and the columns never exported (secrets).
+
+    For an import (importing.py): `owner` is the column that names the owner, `refs` maps a column to
+    the kind whose ids it holds (remapped to the new ids), `people` are columns naming other people,
+    `key` says which columns make a record "already there", and `kept_out` why a kind is not imported."""
 
     name: str
     table: Table
     mine: Callable[[int], ColumnElement[bool]]
     secret: tuple[str, ...] = ()
+    owner: str | None = None
+    refs: dict[str, str] = field(default_factory=dict)
+    people: tuple[str, ...] = ()
+    key: tuple[str, ...] = ()
+    kept_out: str = ""
 
     def columns(self) -> list[str]:
         return [c.name for c in self.table.columns if c.name not in self.secret]
@@ -68,36 +77,60 @@ def _lessons_of(pid: int):
     return select(Lesson.id).where(Lesson.learner_id == pid)
 
 
-# Parents before children, so an import can remap ids in one pass.
+ACCOUNT_KEPT = "this instance's account and settings stay as they are"
+COACHING_KEPT = "coaching links are made by invitation on each instance"
+
+# Parents before children, so an import remaps ids in one pass.
 KINDS: tuple[Kind, ...] = (
-    Kind("profile", _table(User), lambda pid: User.id == pid, secret=("password_hash", "session_version")),
-    Kind("email_switches", _table(EmailSwitch), lambda pid: EmailSwitch.user_id == pid),
+    Kind("profile", _table(User), lambda pid: User.id == pid, secret=("password_hash", "session_version"),
+         kept_out=ACCOUNT_KEPT),
+    Kind("email_switches", _table(EmailSwitch), lambda pid: EmailSwitch.user_id == pid, kept_out=ACCOUNT_KEPT),
     Kind("coaching_links", _table(CoachingLink),
-         lambda pid: or_(CoachingLink.coach_id == pid, CoachingLink.learner_id == pid)),
-    Kind("contracts", _table(Contract), lambda pid: Contract.link_id.in_(_links_of(pid))),
-    Kind("invites", _table(Invite), lambda pid: Invite.coach_id == pid, secret=("nonce",)),
-    Kind("goals", _table(Goal), lambda pid: Goal.learner_id == pid),
-    Kind("drills", _table(Drill), lambda pid: Drill.learner_id == pid),
-    Kind("reps", _table(Rep), lambda pid: Rep.learner_id == pid),
-    Kind("feedback_requests", _table(FeedbackRequest), lambda pid: FeedbackRequest.learner_id == pid),
-    Kind("feedback_request_reps", request_reps, lambda pid: request_reps.c.request_id.in_(_requests_of(pid))),
+         lambda pid: or_(CoachingLink.coach_id == pid, CoachingLink.learner_id == pid), kept_out=COACHING_KEPT),
+    Kind("contracts", _table(Contract), lambda pid: Contract.link_id.in_(_links_of(pid)), kept_out=COACHING_KEPT),
+    Kind("invites", _table(Invite), lambda pid: Invite.coach_id == pid, secret=("nonce",), kept_out=COACHING_KEPT),
+    Kind("goals", _table(Goal), lambda pid: Goal.learner_id == pid, owner="learner_id", key=("title", "created_at")),
+    Kind("drills", _table(Drill), lambda pid: Drill.learner_id == pid, owner="learner_id", refs={"goal_id": "goals"},
+         key=("goal_id", "name", "created_at")),
+    Kind("reps", _table(Rep), lambda pid: Rep.learner_id == pid, owner="learner_id",
+         refs={"goal_id": "goals", "drill_id": "drills"}, key=("idempotency_key",)),
+    Kind("feedback_requests", _table(FeedbackRequest), lambda pid: FeedbackRequest.learner_id == pid,
+         owner="learner_id", refs={"rep_id": "reps"}, key=("rep_id", "created_at")),
+    Kind("feedback_request_reps", request_reps, lambda pid: request_reps.c.request_id.in_(_requests_of(pid)),
+         refs={"request_id": "feedback_requests", "rep_id": "reps"}, key=("request_id", "rep_id")),
     Kind("feedback_messages", _table(FeedbackMessage),
-         lambda pid: or_(FeedbackMessage.request_id.in_(_requests_of(pid)), FeedbackMessage.author_id == pid)),
-    Kind("reflections", _table(Reflection), lambda pid: Reflection.learner_id == pid),
-    Kind("own_prompts", _table(OwnPrompt), lambda pid: OwnPrompt.learner_id == pid),
-    Kind("recovery_routines", _table(RecoveryRoutine), lambda pid: RecoveryRoutine.learner_id == pid),
-    Kind("lesson_tags", _table(LessonTag), lambda pid: LessonTag.learner_id == pid),
-    Kind("lessons", _table(Lesson), lambda pid: Lesson.learner_id == pid),
-    Kind("lesson_tag_links", lesson_tags, lambda pid: lesson_tags.c.lesson_id.in_(_lessons_of(pid))),
-    Kind("lesson_checks", _table(LessonCheck), lambda pid: LessonCheck.lesson_id.in_(_lessons_of(pid))),
+         lambda pid: or_(FeedbackMessage.request_id.in_(_requests_of(pid)), FeedbackMessage.author_id == pid),
+         refs={"request_id": "feedback_requests"}, people=("author_id",), key=("request_id", "created_at", "body")),
+    Kind("reflections", _table(Reflection), lambda pid: Reflection.learner_id == pid, owner="learner_id",
+         refs={"rep_id": "reps"}, key=("idempotency_key",)),
+    Kind("own_prompts", _table(OwnPrompt), lambda pid: OwnPrompt.learner_id == pid, owner="learner_id",
+         key=("text",)),
+    Kind("recovery_routines", _table(RecoveryRoutine), lambda pid: RecoveryRoutine.learner_id == pid,
+         owner="learner_id", refs={"reflection_id": "reflections"}, key=("reflection_id", "started_at")),
+    Kind("lesson_tags", _table(LessonTag), lambda pid: LessonTag.learner_id == pid, owner="learner_id",
+         key=("kind", "name")),
+    Kind("lessons", _table(Lesson), lambda pid: Lesson.learner_id == pid, owner="learner_id",
+         refs={"goal_id": "goals", "drill_id": "drills", "rep_id": "reps", "reflection_id": "reflections",
+               "routine_id": "recovery_routines", "feedback_request_id": "feedback_requests",
+               "follow_up_of_id": "lessons"}, key=("idempotency_key",)),
+    Kind("lesson_tag_links", lesson_tags, lambda pid: lesson_tags.c.lesson_id.in_(_lessons_of(pid)),
+         refs={"lesson_id": "lessons", "tag_id": "lesson_tags"}, key=("lesson_id", "tag_id")),
+    Kind("lesson_checks", _table(LessonCheck), lambda pid: LessonCheck.lesson_id.in_(_lessons_of(pid)),
+         refs={"lesson_id": "lessons"}, key=("lesson_id", "answered_at")),
     Kind("lesson_comments", _table(LessonComment),
-         lambda pid: or_(LessonComment.lesson_id.in_(_lessons_of(pid)), LessonComment.author_id == pid)),
-    Kind("weekly_checkins", _table(WeeklyCheckin), lambda pid: WeeklyCheckin.user_id == pid),
-    Kind("decks", _table(Deck), lambda pid: Deck.learner_id == pid),
-    Kind("study_items", _table(StudyItem), lambda pid: StudyItem.learner_id == pid),
-    Kind("study_reviews", _table(StudyReview), lambda pid: StudyReview.learner_id == pid),
-    Kind("study_settings", _table(StudySettings), lambda pid: StudySettings.user_id == pid),
+         lambda pid: or_(LessonComment.lesson_id.in_(_lessons_of(pid)), LessonComment.author_id == pid),
+         refs={"lesson_id": "lessons"}, people=("author_id",), key=("lesson_id", "created_at", "body")),
+    Kind("weekly_checkins", _table(WeeklyCheckin), lambda pid: WeeklyCheckin.user_id == pid, owner="user_id",
+         key=("iso_week",)),
+    Kind("decks", _table(Deck), lambda pid: Deck.learner_id == pid, owner="learner_id", people=("created_by_id",),
+         key=("name", "created_at")),
+    Kind("study_items", _table(StudyItem), lambda pid: StudyItem.learner_id == pid, owner="learner_id",
+         refs={"deck_id": "decks"}, people=("created_by_id",), key=("deck_id", "prompt", "created_at")),
+    Kind("study_reviews", _table(StudyReview), lambda pid: StudyReview.learner_id == pid, owner="learner_id",
+         refs={"item_id": "study_items"}, key=("item_id", "answered_at")),
+    Kind("study_settings", _table(StudySettings), lambda pid: StudySettings.user_id == pid, kept_out=ACCOUNT_KEPT),
 )
+BY_NAME = {kind.name: kind for kind in KINDS}
 
 
 def _value(value):
