@@ -10,6 +10,7 @@ from failforward.accounts.routes import bp as accounts_bp
 from failforward.checkins.routes import bp as checkins_bp
 from failforward.coaching.access import may_see_learner
 from failforward.coaching.routes import bp as coaching_bp
+from failforward.cycles.routes import bp as cycles_bp
 from failforward.database import configure_sqlite, migration_filter
 from failforward.extensions import csrf, db, htmx, login_manager, migrate
 from failforward.feedback.routes import bp as feedback_bp
@@ -73,4 +74,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(reflection_bp)
     app.register_blueprint(lessons_bp)
     app.register_blueprint(study_bp)
+    app.register_blueprint(cycles_bp)
     cli.init_app(app)
