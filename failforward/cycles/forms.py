@@ -28,10 +28,10 @@ class RuleForm(Form):
     harm = SelectField("Harm to watch", description="What must not get worse while you test the change.")
     adopt_if_pct = NumberField("Adopt if the signal improves by at least (%)", default=5, render_kw=NUMBER,
                                validators=[InputRequired("Enter a percentage, like 5."), finite_number(),
-                                           NumberRange(0, 1000, "Pick between 0 and 1000%.")])
+                                           NumberRange(0, 1000, "Pick between 0 and 1000%%.")])
     harm_tolerance_pct = NumberField("…without the harm worsening by more than (%)", default=0, render_kw=NUMBER,
                                      validators=[InputRequired("Enter a percentage, like 0."), finite_number(),
-                                                 NumberRange(0, 1000, "Pick between 0 and 1000%.")])
+                                                 NumberRange(0, 1000, "Pick between 0 and 1000%%.")])
     min_reps = WholeNumberField("Inconclusive with fewer reps than this in a window", default=5, render_kw=WHOLE,
                                 validators=[InputRequired("Enter a number of reps."),
                                             NumberRange(1, 100, "Pick between 1 and 100 reps.")])
@@ -63,7 +63,7 @@ class PlanForm(RuleForm):
     scope_pct = WholeNumberField("Share of practice time under test (%)", default=10, render_kw=WHOLE,
                                  description=f"Keep it at {SCOPE_ADVISED}% or less, so a miss costs little.",
                                  validators=[InputRequired("Enter a percentage, like 10."),
-                                             NumberRange(1, 100, "Pick between 1 and 100%.")])
+                                             NumberRange(1, 100, "Pick between 1 and 100%%.")])
     timebox_days = WholeNumberField("Timebox (days)", default=14, render_kw=WHOLE,
                                     description=f"1 to {TIMEBOX_ADVISED} days; it ends at midnight.",
                                     validators=[InputRequired("Enter a number of days."),

@@ -1,6 +1,6 @@
 """PDSA cycle pages: plan one on a goal, its page (study, notes, decision, comments), and changing its rule."""
 
-from flask import Blueprint, flash, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from failforward.calendar import today_for
@@ -8,6 +8,7 @@ from failforward.cycles import services
 from failforward.cycles.forms import DecisionForm, NoteForm, PlanForm, RuleForm
 from failforward.cycles.models import COMMENT, OBSERVATION, STATES, VERDICTS
 from failforward.database import as_id
+from failforward.forms import ConfirmForm
 from failforward.goals.services import own_goal_or_404
 from failforward.web import done, invalid, query_number, render
 
@@ -68,8 +69,10 @@ def show(cycle_id: int):
 def study(cycle_id: int):
     """Study it now: end the test early and apply the rule."""
     cycle = services.own_cycle_or_404(current_user, cycle_id)
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("cycles.show", cycle_id=cycle_id), 303)
     studied = services.study_now(cycle)
-    return done(url_for("cycles.show", cycle_id=cycle_id),
+    return done(url_for("cycles.show", cycle_id=cycle_id, _anchor="study"),
                 flash="Studied: see what the rule says." if studied else "This cycle is not running.")
 
 
