@@ -110,7 +110,14 @@ class DecisionForm(Form):
 
 
 class NoteForm(Form):
-    """An observation while the cycle runs, or a comment."""
+    """An observation while the cycle runs."""
 
-    body = TextAreaField("Note", validators=[DataRequired("Write the note."), Length(max=2000), plain_text],
-                         render_kw={"rows": 2})
+    body = TextAreaField("Observation", validators=[DataRequired("Write the note."), Length(max=2000), plain_text],
+                         render_kw={"rows": 2}, description="What you notice while it runs: it helps the study.")
+
+
+class CommentForm(NoteForm):
+    """A comment on a cycle (the learner's coach, or the learner)."""
+
+    body = TextAreaField("Your comment", validators=[DataRequired("Write your comment."), Length(max=2000),
+                                                     plain_text], render_kw={"rows": 2})

@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from failforward.calendar import today_for
 from failforward.cycles import services
-from failforward.cycles.forms import DecisionForm, NoteForm, PlanForm, RuleForm
+from failforward.cycles.forms import CommentForm, DecisionForm, NoteForm, PlanForm, RuleForm
 from failforward.cycles.models import COMMENT, OBSERVATION, STATES, VERDICTS
 from failforward.database import as_id
 from failforward.forms import ConfirmForm
@@ -23,7 +23,7 @@ def _plan_form(goal, formdata: bool = True, data: dict | None = None) -> PlanFor
 
 def _cycle_page(cycle, **forms):
     """The cycle's page, with empty forms unless one is given (kept with its errors)."""
-    forms = {"note_form": NoteForm(formdata=None), "comment_form": NoteForm(formdata=None, prefix="comment"),
+    forms = {"note_form": NoteForm(formdata=None), "comment_form": CommentForm(formdata=None, prefix="comment"),
              "decision_form": DecisionForm(formdata=None, obj=cycle), **forms}
     return dict(page=services.cycle_page(current_user, cycle), states=STATES, verdicts=VERDICTS, **forms)
 
@@ -90,7 +90,7 @@ def decide(cycle_id: int):
 
 
 def _add_note(cycle_id: int, cycle, kind: str, prefix: str):
-    form = NoteForm(prefix=prefix)
+    form = CommentForm(prefix=prefix) if prefix else NoteForm()
     if not form.validate_on_submit():
         return invalid("cycles/show.html", **_cycle_page(cycle, **{f"{prefix or 'note'}_form": form}))
     services.add_note(current_user, cycle, kind, form.body.data)
