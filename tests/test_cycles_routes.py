@@ -117,6 +117,7 @@ def test_study_decide_and_start_the_next_cycle(client, clock, login, people, dri
     assert client.post(f"/cycles/{cycle.id}/study").status_code == 303
     page = text(client.get(f"/cycles/{cycle.id}"))
     assert "The rule says abandon" in page and "You predicted" in page and "Start the next cycle" not in page
+    assert "before the timebox ended" in page
     bad = client.post(f"/cycles/{cycle.id}/decision", data={"decision": "maybe", "note": "Kept note"})
     assert bad.status_code == 422 and "Kept note" in text(bad)
     client.post(f"/cycles/{cycle.id}/decision", data={"decision": "adapt", "note": "Shorter runbook"})

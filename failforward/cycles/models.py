@@ -13,8 +13,7 @@ from failforward.extensions import db
 from failforward.goals.models import Drill, Goal
 
 MISS_RATE, MINUTES, OTHER_GOAL = "miss-rate", "minutes", "goal"
-HARMS = {MISS_RATE: "Miss rate on the drill (share of reps missed)",
-         MINUTES: "Practice minutes on the drill (fewer is worse)"}
+HARMS = {MISS_RATE: "Miss rate (share of reps missed)", MINUTES: "Practice minutes (fewer is worse)"}
 ADOPT, ADAPT, ABANDON, INCONCLUSIVE = "adopt", "adapt", "abandon", "inconclusive"
 VERDICTS = {ADOPT: "adopt", ABANDON: "abandon", INCONCLUSIVE: "inconclusive"}
 DECISIONS = {ADOPT: "Adopt: keep the change", ADAPT: "Adapt: change it and test again",

@@ -243,13 +243,14 @@ class CyclePage:
     observations: list[CycleNote]
     comments: list[CycleNote]
     next_offered: bool
+    ended_early: bool  # studied before its timebox ran out
 
 
 def cycle_page(viewer: User, cycle: Cycle) -> CyclePage:
     """What a cycle's page shows to `viewer` (the learner or their coach: cycle_or_404 checked)."""
     zone = zone_of(cycle.learner)
-    baseline, test = rule.windows(cycle.starts_on, cycle.timebox_days, zone,
-                                  cycle.ended_at or day_start(cycle.ends_on, zone))
+    scheduled_end = day_start(cycle.ends_on, zone)
+    baseline, test = rule.windows(cycle.starts_on, cycle.timebox_days, zone, cycle.ended_at or scheduled_end)
 
     def days(bounds: tuple[datetime, datetime]) -> tuple[date, date]:
         last = max(bounds[0], bounds[1] - timedelta(microseconds=1))
@@ -258,7 +259,8 @@ def cycle_page(viewer: User, cycle: Cycle) -> CyclePage:
     return CyclePage(cycle=cycle, state=cycle.state(today_for(cycle.learner)), mine=viewer.id == cycle.learner_id,
                      baseline_days=days(baseline), test_days=days(test),
                      observations=[n for n in cycle.notes if n.kind == OBSERVATION],
-                     comments=[n for n in cycle.notes if n.kind == COMMENT], next_offered=next_offered(cycle))
+                     comments=[n for n in cycle.notes if n.kind == COMMENT], next_offered=next_offered(cycle),
+                     ended_early=cycle.ended_at is not None and cycle.ended_at < scheduled_end)
 
 
 @dataclass(frozen=True)
