@@ -67,6 +67,7 @@ QUERY_NUMBERS = {
     "lessons.new": ("rep", "reflection", "routine", "feedback", "follow_up"),
     "reflection.new": ("rep",),
     "reflection.routine_start": ("reflection",),
+    "cycles.new": ("drill", "after"),
 }
 
 
