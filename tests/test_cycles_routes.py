@@ -123,6 +123,7 @@ def test_study_decide_and_start_the_next_cycle(client, clock, login, people, dri
     client.post(f"/cycles/{cycle.id}/decision", data={"decision": "adapt", "note": "Shorter runbook"})
     page = text(client.get(f"/cycles/{cycle.id}"))
     assert "Your decision: adapt" in page and "(the rule said abandon)" in page and "Start the next cycle" in page
+    assert "\nShorter runbook</textarea>" in page and 'value="adapt" checked' in page  # to change it, if need be
     follow = text(client.get(f"/goals/{drill.goal_id}/cycles/new?after={cycle.id}"))
     assert "Copied forward" in follow and "\nRead the runbook first</textarea>" in follow
     assert plan(client, drill, previous=str(cycle.id), idempotency_key="cycle-key-0002",

@@ -23,8 +23,9 @@ def _plan_form(goal, formdata: bool = True, data: dict | None = None) -> PlanFor
 
 def _cycle_page(cycle, **forms):
     """The cycle's page, with empty forms unless one is given (kept with its errors)."""
+    decided = {"decision": cycle.decision, "note": cycle.decision_note}
     forms = {"note_form": NoteForm(formdata=None), "comment_form": CommentForm(formdata=None, prefix="comment"),
-             "decision_form": DecisionForm(formdata=None, obj=cycle), **forms}
+             "decision_form": DecisionForm(formdata=None, data=decided), **forms}
     return dict(page=services.cycle_page(current_user, cycle), states=STATES, verdicts=VERDICTS, **forms)
 
 
@@ -124,8 +125,8 @@ def _rule_form(cycle, formdata: bool = True) -> RuleForm:
 def edit_rule(cycle_id: int):
     """Change the decision rule (once started, the change is recorded)."""
     cycle = services.own_cycle_or_404(current_user, cycle_id)
-    return render("cycles/rule.html", form=_rule_form(cycle, formdata=False), page=services.cycle_page(current_user,
-                                                                                                         cycle))
+    page = services.cycle_page(current_user, cycle)
+    return render("cycles/rule.html", form=_rule_form(cycle, formdata=False), page=page)
 
 
 @bp.post("/cycles/<int:cycle_id>/rule")

@@ -189,7 +189,7 @@ def study_due_cycles(now: datetime | None = None) -> int:
     now = now or clock.now()
     horizon = (now + timedelta(days=1)).date()  # no zone is more than 14 hours ahead of UTC
     due = db.session.scalars(db.select(Cycle).where(Cycle.studied_at.is_(None), Cycle.ends_on <= horizon)
-                             .options(db.joinedload(Cycle.learner)).limit(200))
+                             .order_by(Cycle.ends_on, Cycle.id).options(db.joinedload(Cycle.learner)).limit(200))
     studied = 0
     for cycle in due:
         if day_start(cycle.ends_on, zone_of(cycle.learner)) > now:
