@@ -25,7 +25,9 @@ class RuleForm(Form):
     """The decision rule, declared before the start: adopt if the signal improves by at least X% without the
     harm worsening by more than Y%; inconclusive with fewer than N reps in a window."""
 
-    harm = SelectField("Harm to watch", description="What must not get worse while you test the change.")
+    harm = SelectField("Harm to watch", description="What must not get worse while you test the change: the share of "
+                                                    "the drill's reps missed, fewer practice minutes on it, or "
+                                                    "another goal's metric.")
     adopt_if_pct = NumberField("Adopt if the signal improves by at least (%)", default=5, render_kw=NUMBER,
                                validators=[InputRequired("Enter a percentage, like 5."), finite_number(),
                                            NumberRange(0, 1000, "Pick between 0 and 1000%%.")])

@@ -13,7 +13,7 @@ from failforward.extensions import db
 from failforward.goals.models import Drill, Goal
 
 MISS_RATE, MINUTES, OTHER_GOAL = "miss-rate", "minutes", "goal"
-HARMS = {MISS_RATE: "Miss rate (share of reps missed)", MINUTES: "Practice minutes (fewer is worse)"}
+HARMS = {MISS_RATE: "Miss rate", MINUTES: "Practice minutes"}  # short: a phone's select cuts longer names
 ADOPT, ADAPT, ABANDON, INCONCLUSIVE = "adopt", "adapt", "abandon", "inconclusive"
 VERDICTS = {ADOPT: "adopt", ABANDON: "abandon", INCONCLUSIVE: "inconclusive"}
 DECISIONS = {ADOPT: "Adopt: keep the change", ADAPT: "Adapt: change it and test again",
@@ -97,7 +97,7 @@ class Cycle(db.Model):
     def harm_label(self) -> str:
         if self.harm == OTHER_GOAL:
             return f"“{self.harm_goal.title}” ({self.harm_goal.metric_name})" if self.harm_goal else "Another goal"
-        return HARMS[self.harm].split(" (")[0]
+        return HARMS[self.harm]
 
     @property
     def warnings(self) -> list[str]:
