@@ -91,6 +91,9 @@ def test_links_prefill_the_plan(client, login, people, drill):
     page = text(client.get(f"/goals/{drill.goal_id}/cycles/new?{query}"))
     assert "\nRead the runbook</textarea>" in page and "\nTriage</textarea>" in page
     assert f'value="{drill.id}" checked' in page
+    assert f'value="{drill.id}" checked' in text(client.get(f"/goals/{drill.goal_id}/cycles/new"))  # the only one
+    make_drill(drill.goal, name="Second drill")
+    assert f'value="{drill.id}" checked' not in text(client.get(f"/goals/{drill.goal_id}/cycles/new"))
 
 
 def test_a_lesson_with_a_try_next_links_to_a_prefilled_plan(client, login, people, drill):

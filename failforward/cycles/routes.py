@@ -37,6 +37,8 @@ def new(goal_id: int):
     wanted = {name: request.args.get(name, "")[:2000] for name in ("change", "objective")}
     data, previous = services.prefill(goal, query_number("after"), {**wanted, "drill_id": query_number("drill")})
     form = _plan_form(goal, formdata=False, data={**data, "drill_id": str(data.get("drill_id") or "")})
+    if len(form.drill_id.choices) == 1:  # one drill to test on: picked already
+        form.drill_id.data = form.drill_id.choices[0].value
     form.previous.data = str(previous.id) if previous else ""
     return render("cycles/new.html", form=form, goal=goal, previous=previous)
 
