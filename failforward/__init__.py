@@ -10,6 +10,7 @@ from failforward.accounts.routes import bp as accounts_bp
 from failforward.checkins.routes import bp as checkins_bp
 from failforward.coaching.access import may_see_learner
 from failforward.coaching.routes import bp as coaching_bp
+from failforward.cycles.routes import bp as cycles_bp
 from failforward.database import configure_sqlite, migration_filter
 from failforward.export.routes import bp as export_bp
 from failforward.extensions import csrf, db, htmx, login_manager, migrate
@@ -74,5 +75,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(reflection_bp)
     app.register_blueprint(lessons_bp)
     app.register_blueprint(study_bp)
+    app.register_blueprint(cycles_bp)
     app.register_blueprint(export_bp)
     cli.init_app(app)

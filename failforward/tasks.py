@@ -17,6 +17,7 @@ from failforward import settings
 from failforward.accounts import services as accounts
 from failforward.backup import services as backup
 from failforward.checkins import services as checkins
+from failforward.cycles import services as cycles
 from failforward.feedback import services as feedback
 from failforward.ledger import services as ledger
 from failforward.lessons import services as lessons
@@ -96,6 +97,7 @@ def sweep() -> int:
     checkins.create_due()
     feedback.create_due_reminders()
     lessons.create_due_checks()
+    cycles.study_due_cycles()
     mail.purge_old_bodies()
     accounts.purge_expired()
     ids = mail.due_for_delivery()

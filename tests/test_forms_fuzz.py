@@ -11,8 +11,11 @@ from hypothesis import strategies as st
 from markupsafe import escape
 
 from failforward.accounts.models import PendingSignup, User
+from failforward.calendar import today_for
 from failforward.coaching import services as coaching
 from failforward.coaching.models import CoachingLink, Contract, Invite
+from failforward.cycles import services as cycles
+from failforward.cycles.models import Cycle
 from failforward.extensions import db
 from failforward.goals.models import Drill, Goal
 from failforward.ledger.models import Rep
@@ -332,3 +335,58 @@ def test_study_settings_form(practising, per_day, retention, kind, json_values):
     assert_answered_well(response, fields, kind, kept_raw=typed_numbers(fields, "new_per_day", "desired_retention"))
     for chosen in db.session.scalars(db.select(StudySettings)):
         assert 0 <= chosen.new_per_day <= 500 and 0.7 <= chosen.desired_retention <= 0.99
+
+
+# --- PDSA cycles ----------------------------------------------------------------------------------
+
+CYCLE_TEXT = ("objective", "change", "prediction", "undo_plan", "undo_speed", "next_if_inconclusive")
+
+
+def _cycle(practising) -> Cycle:
+    goal = db.session.get(Goal, practising.goal_id)
+    return cycles.create_cycle(goal.learner, goal, {
+        "drill_id": practising.drill_id, "objective": "Triage", "change": "Runbook", "prediction": "Faster",
+        "harm": "miss-rate", "harm_goal_id": None, "adopt_if_pct": 5.0, "harm_tolerance_pct": 0.0, "min_reps": 5,
+        "scope_pct": 10, "timebox_days": 14, "starts_on": today_for(goal.learner), "undo_plan": "Skip",
+        "undo_speed": "at once", "next_if_inconclusive": ""}, None, "fuzz-cycle")[0]
+
+
+@FUZZ
+@given(texts=st.lists(text, min_size=6, max_size=6), numbers=st.lists(number, min_size=5, max_size=5),
+       harm=st.one_of(st.sampled_from(["miss-rate", "minutes", "goal:1", "goal:99999999999999", "goal:"]), field),
+       start=st.one_of(st.sampled_from(["2026-03-04", "9999-12-31", "0001-01-01", "yesterday"]), field),
+       kind=body_kind, json_values=st.lists(json_value, min_size=13, max_size=13))
+@example(texts=["Plain words."] * 6, numbers=["9" * 309, "5", "   ", "1e309", "-1"], harm="goal:1",
+         start="2026-03-04", kind="form", json_values=[None] * 13)
+def test_cycle_plan_form(practising, texts, numbers, harm, start, kind, json_values):
+    fields = {**dict(zip(CYCLE_TEXT, texts, strict=True)),
+              **dict(zip(("adopt_if_pct", "harm_tolerance_pct", "min_reps", "scope_pct", "timebox_days"), numbers,
+                         strict=True)),
+              "harm": harm, "starts_on": start, "drill_id": str(practising.drill_id), "idempotency_key": "fuzz-key-1"}
+    response = submit(practising, f"/goals/{practising.goal_id}/cycles", fields, kind, json_of(fields, json_values))
+    assert_answered_well(response, fields, kind, kept_text=CYCLE_TEXT[:3],
+                         kept_raw=typed_numbers(fields, "adopt_if_pct", "harm_tolerance_pct"))
+    for cycle in db.session.scalars(db.select(Cycle)):
+        assert 0 <= cycle.adopt_if_pct <= 1000 and 0 <= cycle.harm_tolerance_pct <= 1000
+        assert 1 <= cycle.timebox_days <= 90 and 1 <= cycle.scope_pct <= 100 and cycle.harm != "goal"
+
+
+@FUZZ
+@given(numbers=st.lists(number, min_size=3, max_size=3), harm=st.one_of(st.sampled_from(["minutes", "goal:7"]), field),
+       reason=text, decision=st.one_of(st.sampled_from(["adopt", "adapt", "abandon"]), field), note=text,
+       kind=body_kind, json_values=st.lists(json_value, min_size=5, max_size=5))
+def test_cycle_rule_decision_and_note_forms(practising, numbers, harm, reason, decision, note, kind, json_values):
+    cycle = _cycle(practising)
+    fields = {"adopt_if_pct": numbers[0], "harm_tolerance_pct": numbers[1], "min_reps": numbers[2], "harm": harm,
+              "reason": reason}
+    response = submit(practising, f"/cycles/{cycle.id}/rule", fields, kind, json_of(fields, json_values))
+    assert_answered_well(response, fields, kind, kept_text=("reason",))
+    fields = {"decision": decision, "note": note}
+    assert_answered_well(submit(practising, f"/cycles/{cycle.id}/decision", fields, kind,
+                                json_of(fields, json_values)), fields, kind)
+    for path, name in ((f"/cycles/{cycle.id}/observations", "body"), (f"/cycles/{cycle.id}/comments", "comment-body")):
+        fields = {name: note}
+        assert_answered_well(submit(practising, path, fields, kind, json_of(fields, json_values)), fields, kind,
+                             kept_text=(name,))
+    db.session.refresh(cycle)
+    assert 1 <= cycle.min_reps <= 100 and cycle.harm in ("miss-rate", "minutes")

@@ -67,6 +67,7 @@ QUERY_NUMBERS = {
     "lessons.new": ("rep", "reflection", "routine", "feedback", "follow_up"),
     "reflection.new": ("rep",),
     "reflection.routine_start": ("reflection",),
+    "cycles.new": ("drill", "after"),
 }
 
 
@@ -169,6 +170,11 @@ NUMERIC_FIELDS = {
     ("AnswerForm", "confidence"): ("study.answer", "required"),
     ("RateForm", "rating"): ("study.rate", "required"),
     ("AskForm", "extra_reps"): ("feedback.create", "required"),  # checkboxes: no browser sends spaces
+    ("RuleForm", "adopt_if_pct"): ("cycles.update_rule", "required"),
+    ("RuleForm", "harm_tolerance_pct"): ("cycles.update_rule", "required"),
+    ("RuleForm", "min_reps"): ("cycles.update_rule", "required"),
+    ("PlanForm", "scope_pct"): ("cycles.create", "required"),
+    ("PlanForm", "timebox_days"): ("cycles.create", "required"),
 }
 # Never a number any field takes; each gets a message beside the field.
 NOT_NUMBERS = ("9" * 309, "-" + "9" * 400, "9" * 5000, str(2**63), "99999999999999999999999", "1e309", "NaN", "inf")

@@ -7,6 +7,9 @@ from failforward.accounts.models import User
 from failforward.calendar import zone_of
 from failforward.coaching import services as coaching
 from failforward.coaching.models import CoachingLink
+from failforward.cycles import services as cycles
+from failforward.cycles.models import Cycle
+from failforward.cycles.services import ChainLink
 from failforward.goals import services as goals
 from failforward.goals.models import ACTIVE, Drill, Goal
 from failforward.ledger import progress
@@ -28,6 +31,7 @@ class HomePage:
     checks: list[Lesson]
     coaches: list[CoachingLink]
     roster: list[CoachingLink]
+    ended_cycles: list[Cycle]
 
 
 def home_page(person: User, wanted_drill: int | None = None) -> HomePage:
@@ -36,7 +40,7 @@ def home_page(person: User, wanted_drill: int | None = None) -> HomePage:
     return HomePage(card=ledger.quick_log(person, wanted_drill), goals=active,
                     progress=ledger.goal_progress(active, zone_of(person), ledger.STATUS_WEEKS),
                     checks=lessons.due_checks(person), coaches=coaching.coaches_of(person),
-                    roster=coaching.roster(person))
+                    roster=coaching.roster(person), ended_cycles=cycles.ended_cycles(person))
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class GoalPage:
     drills: list[Drill]
     reps: list[Rep]
     mine: bool
+    cycles: list[ChainLink]
 
 
 def goal_page(viewer: User, goal: Goal) -> GoalPage:
@@ -57,4 +62,4 @@ def goal_page(viewer: User, goal: Goal) -> GoalPage:
     state = ledger.goal_progress([goal], zone_of(goal.learner))[goal.id]
     return GoalPage(goal=goal, state=state, chart=progress.chart(state.weeks, goal.target, goal.baseline),
                     drills=goals.drills_of(goal, include_archived=True), reps=ledger.recent_reps(goal),
-                    mine=goal.learner_id == viewer.id)
+                    mine=goal.learner_id == viewer.id, cycles=cycles.cycles_of_goal(goal))
