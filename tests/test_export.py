@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event
 
+from failforward.cycles import services as cycles
 from failforward.export import importing, services
 from failforward.extensions import db
 from failforward.feedback import services as feedback
@@ -56,6 +57,12 @@ def world(clock, learner, coach, make_user):
     lessons.answer_check(lesson, "worked", "Calmer now")
     reflection.start_reflection(learner, {"situation": "missed-target", "feeling": "frustrated",
                                           "intensity_before": 7, "what_happened": "Missed it"}, "setback-1")
+    cycle, _ = cycles.create_cycle(learner, drill.goal, {
+        "drill_id": drill.id, "objective": "Faster", "change": "Read first", "prediction": "Quicker",
+        "harm": "miss-rate", "harm_goal_id": None, "adopt_if_pct": 5.0, "harm_tolerance_pct": 0.0, "min_reps": 5,
+        "scope_pct": 10, "timebox_days": 7, "starts_on": NOW.date(), "undo_plan": "Skip it", "undo_speed": "at once",
+        "next_if_inconclusive": ""}, None, "cycle-1")
+    cycles.add_note(coach, cycle, "comment", "Try it twice a day.")
     deck = study.create_deck(learner, learner, "Chords", "")
     item = study.create_item(learner, deck, {"prompt": "C major", "answer": "C E G"})
     answering.answer(learner, item, "C E G", 4)
@@ -79,6 +86,8 @@ def test_a_learners_archive_holds_every_record_they_own(app, world):
     assert len(records["lesson_tag_links"]) == len(records["lesson_tags"]) == 1
     assert len(records["reflections"]) == len(records["study_reviews"]) == len(records["study_items"]) == 1
     assert len(records["coaching_links"]) == 1
+    assert [c["change"] for c in records["cycles"]] == ["Read first"]
+    assert [n["body"] for n in records["cycle_notes"]] == ["Try it twice a day."]
     # The CSVs carry the same records, and the schema travels with them.
     assert [row["note"] for row in tables["reps"]] == ["rep 0", "rep 1", "rep 2"]
     assert set(tables) == set(records)
@@ -97,8 +106,9 @@ def test_a_coachs_archive_holds_what_they_wrote_not_their_learners_records(app, 
     records = document["records"]
     assert [m["body"] for m in records["feedback_messages"]] == ["Slow the second half."]
     assert [c["body"] for c in records["lesson_comments"]] == ["Good catch."]
+    assert [n["body"] for n in records["cycle_notes"]] == ["Try it twice a day."]
     assert len(records["coaching_links"]) == 2 and len(records["contracts"]) >= 2
-    for private in ("reps", "goals", "drills", "lessons", "reflections", "feedback_requests", "study_items",
+    for private in ("reps", "goals", "drills", "lessons", "cycles", "reflections", "feedback_requests", "study_items",
                     "lesson_checks", "weekly_checkins"):
         assert records[private] == [], private
     raw = json.dumps(document)
@@ -176,7 +186,7 @@ def comparable(document: dict) -> dict:
     """An export's records without what an import renumbers (ids, owners, other people)."""
     renumbered = {"id", "learner_id", "user_id", "goal_id", "drill_id", "rep_id", "request_id", "lesson_id",
                   "tag_id", "deck_id", "item_id", "reflection_id", "routine_id", "feedback_request_id",
-                  "follow_up_of_id", "author_id", "created_by_id"}
+                  "follow_up_of_id", "author_id", "created_by_id", "cycle_id", "previous_id", "harm_goal_id"}
     kept = {kind.name for kind in services.KINDS if not kind.kept_out}
     return {name: [{k: v for k, v in row.items() if k not in renumbered} for row in rows]
             for name, rows in document["records"].items() if name in kept}

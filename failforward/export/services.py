@@ -24,6 +24,7 @@ from failforward.accounts.models import EmailSwitch, User
 from failforward.checkins.models import WeeklyCheckin
 from failforward.coaching.models import CoachingLink, Contract, Invite
 from failforward.csvsafe import neutralise
+from failforward.cycles.models import Cycle, CycleNote, RuleChange
 from failforward.extensions import db
 from failforward.feedback.models import FeedbackMessage, FeedbackRequest, request_reps
 from failforward.goals.models import Drill, Goal
@@ -73,6 +74,10 @@ def _requests_of(pid: int):
     return select(FeedbackRequest.id).where(FeedbackRequest.learner_id == pid)
 
 
+def _cycles_of(pid: int):
+    return select(Cycle.id).where(Cycle.learner_id == pid)
+
+
 def _lessons_of(pid: int):
     return select(Lesson.id).where(Lesson.learner_id == pid)
 
@@ -94,6 +99,14 @@ KINDS: tuple[Kind, ...] = (
          key=("goal_id", "name", "created_at")),
     Kind("reps", _table(Rep), lambda pid: Rep.learner_id == pid, owner="learner_id",
          refs={"goal_id": "goals", "drill_id": "drills"}, key=("idempotency_key",)),
+    Kind("cycles", _table(Cycle), lambda pid: Cycle.learner_id == pid, owner="learner_id",
+         refs={"goal_id": "goals", "drill_id": "drills", "previous_id": "cycles", "harm_goal_id": "goals"},
+         key=("idempotency_key",)),
+    Kind("cycle_rule_changes", _table(RuleChange), lambda pid: RuleChange.cycle_id.in_(_cycles_of(pid)),
+         refs={"cycle_id": "cycles"}, key=("cycle_id", "changed_at")),
+    Kind("cycle_notes", _table(CycleNote),
+         lambda pid: or_(CycleNote.cycle_id.in_(_cycles_of(pid)), CycleNote.author_id == pid),
+         refs={"cycle_id": "cycles"}, people=("author_id",), key=("cycle_id", "created_at", "body")),
     Kind("feedback_requests", _table(FeedbackRequest), lambda pid: FeedbackRequest.learner_id == pid,
          owner="learner_id", refs={"rep_id": "reps"}, key=("rep_id", "created_at")),
     Kind("feedback_request_reps", request_reps, lambda pid: request_reps.c.request_id.in_(_requests_of(pid)),
