@@ -1,5 +1,5 @@
 """Command-line commands: `flask --app app demo`, `outbox list|retry`, `operators grant|revoke|list`,
-`backup`, `restore`."""
+`backup`, `restore`, `export-data`, `import-data`."""
 
 from pathlib import Path
 
@@ -10,6 +10,8 @@ from failforward.accounts import services as accounts
 from failforward.accounts.models import User
 from failforward.backup import services as backup
 from failforward.demo import create_demo_data
+from failforward.export import importing
+from failforward.export import services as export
 from failforward.extensions import db
 from failforward.mail import services as mail
 from failforward.mail.models import STATUSES
@@ -142,6 +144,51 @@ def restore_command(archive: Path, force: bool) -> None:
         click.echo("The backup's schema is older than this code's: run `flask --app app db upgrade` now.")
 
 
+def _person(email: str) -> User:
+    person = accounts.user_by_email(email)
+    if person is None:
+        raise click.ClickException(f"No account has the address {email}.")
+    return person
+
+
+@click.command("export-data")
+@click.argument("email")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def export_data_command(email: str, path: Path) -> None:
+    """Write the archive "Download my data" gives the person with this EMAIL to PATH (a .zip)."""
+    person = _person(email)
+    with path.open("wb") as out:
+        for piece in export.stream_archive(person.id):
+            out.write(piece)
+    click.echo(f"Wrote {email}'s data to {path} ({path.stat().st_size:,} bytes).")
+
+
+@click.command("import-data")
+@click.argument("email")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Only say what would be added, skipped and refused.")
+def import_data_command(email: str, path: Path, dry_run: bool) -> None:
+    """Import an archive from "Download my data" into the account with this EMAIL, in one transaction."""
+    person = _person(email)
+    try:
+        with path.open("rb") as upload:
+            report = importing.import_archive(person, importing.read_archive(upload), dry_run=dry_run)
+    except importing.ArchiveError as error:
+        raise click.ClickException(str(error)) from error
+    for kind in report.kinds:
+        if kind.kept_out and kind.skipped:
+            click.echo(f"{kind.name:<24} not imported: {kind.kept_out}")
+        elif kind.added or kind.skipped or kind.refused:
+            click.echo(f"{kind.name:<24} add {kind.added:>6}  already here {kind.skipped:>6}  "
+                       f"refused {kind.refused:>4}")
+    for kind, line, reason in report.refusals:
+        click.echo(f"refused: {kind} record {line}: {reason}")
+    if report.links_dropped:
+        click.echo(f"{report.links_dropped} link(s) to other people left out.")
+    click.echo(f"Dry run: {report.added} record(s) would be added; nothing was saved." if dry_run
+               else f"Imported {report.added} record(s).")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     app.cli.add_command(demo_command)
@@ -149,3 +196,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(operators_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(export_data_command)
+    app.cli.add_command(import_data_command)

@@ -289,3 +289,21 @@ def test_import_data_answers_a_missing_or_wrong_file_beside_the_field(app, clien
     assert wrong.status_code == 422 and "not a ZIP archive" in field_error(wrong, "archive")
     forged = client.post("/account/import/apply", data={"digest": "../../etc/passwd"})
     assert forged.status_code == 422
+
+
+def test_the_cli_exports_an_account_and_imports_it_with_a_dry_run_first(app, runner, world, make_user, tmp_path):
+    robin = make_user(name="Robin", email="robin@example.com")
+    path = tmp_path / "lee.zip"
+    result = runner.invoke(args=["export-data", "lee@example.com", str(path)])
+    assert result.exit_code == 0 and "Wrote lee@example.com's data" in result.output
+    dry = runner.invoke(args=["import-data", "robin@example.com", str(path), "--dry-run"])
+    assert dry.exit_code == 0 and "nothing was saved" in dry.output and "reps" in dry.output
+    assert count(Rep, Rep.learner_id == robin.id) == 0
+    done = runner.invoke(args=["import-data", "robin@example.com", str(path)])
+    assert done.exit_code == 0 and "Imported" in done.output and count(Rep, Rep.learner_id == robin.id) == 3
+    assert "link(s) to other people left out" in done.output
+    missing = runner.invoke(args=["import-data", "nobody@example.com", str(path)])
+    assert missing.exit_code != 0 and "No account has the address nobody@example.com" in missing.output
+    (tmp_path / "junk.zip").write_bytes(b"junk")
+    junk = runner.invoke(args=["import-data", "robin@example.com", str(tmp_path / "junk.zip")])
+    assert junk.exit_code != 0 and "not a ZIP archive" in junk.output
