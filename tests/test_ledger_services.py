@@ -162,11 +162,20 @@ def test_weeks_follow_the_learners_time_zone(app, clock, make_user):
 
 
 def test_progress_starts_in_the_week_the_goal_was_set(app, clock, learner, goal, drill):
-    log(learner, drill, 4.0, at=MONDAY - timedelta(days=20))  # logged as practised before the goal existed
     clock.set(MONDAY + timedelta(days=15))
     state = services.goal_progress([goal], zone_of(learner))[goal.id]
     assert [w.start for w in state.weeks] == [date(2026, 3, 2), date(2026, 3, 9), date(2026, 3, 16)]
     assert state.held == 0
+
+
+def test_a_rep_practised_before_the_goal_was_set_shows_in_its_weeks(app, clock, learner, goal, drill):
+    """Issue 11: the demo's three weeks of reps showed as one dot, while they stood under "Latest reps"."""
+    log(learner, drill, 4.0, at=MONDAY - timedelta(days=20))  # Tuesday 10 February, before the goal existed
+    clock.set(MONDAY + timedelta(days=15))
+    state = services.goal_progress([goal], zone_of(learner))[goal.id]
+    assert [w.start for w in state.weeks] == [date(2026, 2, 9), date(2026, 2, 16), date(2026, 2, 23),
+                                              date(2026, 3, 2), date(2026, 3, 9), date(2026, 3, 16)]
+    assert [w.value for w in state.weeks][:2] == [4.0, None]
 
 
 # --- the ledger ---------------------------------------------------------------------------------

@@ -217,9 +217,12 @@ def goal_progress(goals: list[Goal], zone: ZoneInfo, weeks: int = progress.CHART
     now = clock.now()
     result = {}
     for goal in goals:
-        created = week_start(goal.created_at, zone)
+        # Weeks count from the goal's creation, or from its first rep when that came earlier (a rep
+        # logged as practised before the goal was set up, or the weeks of practice it was set up from).
+        begins = min([goal.created_at, *(performed_at for performed_at, _, _ in by_goal[goal.id])])
         weekly = progress.weekly_values(by_goal[goal.id], how=goal.aggregation, direction=goal.direction,
-                                        target=goal.target, zone=zone, first_week=max(first, created), now=now)
+                                        target=goal.target, zone=zone, first_week=max(first, week_start(begins, zone)),
+                                        now=now)
         result[goal.id] = progress.evaluate(weekly, goal.weeks_required)
     return result
 
