@@ -244,3 +244,49 @@ def test_reps_are_bucketed_by_the_learners_own_week():
                           first_week=MONDAYS[0], now=utc(2026, 3, 20))
     assert (weeks[0].reps, weeks[0].minutes, weeks[0].met) == (1, 20, True)
     assert weeks[1].reps == 0
+
+
+# --- the chart's layout ------------------------------------------------------------------------------
+
+def weeks_of(values: list[float | None], target: float = 3.0) -> list[WeekValue]:
+    """Consecutive weeks from 7 September 2026 with these values (lower is better), the last in progress."""
+    first = date(2026, 9, 7)
+    return [WeekValue(first + timedelta(weeks=i), value, 0 if value is None else 1, 0,
+                      None if value is None or i == len(values) - 1 else value <= target, i == len(values) - 1)
+            for i, value in enumerate(values)]
+
+
+def test_the_chart_has_two_or_three_round_ticks_in_the_goals_unit_and_labels_each_value():
+    chart = progress.chart(weeks_of([6.8, 5.6, 4.7, None]), target=3, baseline=10, direction="lower")
+    assert [label for _y, label in chart.ticks] == ["0", "5", "10"]
+    assert [w.value_label for w in chart.weeks] == ["6.8", "5.6", "4.7", ""]
+    assert [w.label for w in chart.weeks] == ["7 Sep", "14 Sep", "21 Sep", "now"]
+    # Lower is better: the band of values that meet the target runs from the target down to the axis.
+    assert chart.band_top == chart.target_y < chart.band_bottom == chart.ticks[0][0]
+    assert chart.baseline_y == chart.ticks[-1][0]
+
+
+def test_twelve_weeks_label_every_third_week_and_now_so_a_phone_can_read_them():
+    chart = progress.chart(weeks_of([2.7, 3.2, 3, 2.8, 4.7, 6.9, 7.7, 8.3, 7.4, 5.6, 4.7, None]), target=3,
+                           baseline=10, direction="lower")
+    assert [w.label for w in chart.weeks if w.label] == ["21 Sep", "12 Oct", "2 Nov", "now"]
+    xs = [w.x for w in chart.weeks]
+    assert xs == sorted(xs) and chart.left < xs[0] and xs[-1] < chart.right
+
+
+def test_higher_is_better_shades_from_the_target_up_and_big_values_get_no_decimals():
+    chart = progress.chart(weeks_of([1180.0, 1320.5, None]), target=1400, baseline=900, direction="higher")
+    assert chart.band_top == chart.ticks[-1][0] < chart.band_bottom == chart.target_y
+    assert [w.value_label for w in chart.weeks[:2]] == ["1180", "1320"]
+    assert 2 <= len(chart.ticks) <= 3 + 1
+
+
+@given(st.lists(st.one_of(st.none(), st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)), min_size=1,
+                max_size=52),
+       st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), st.floats(min_value=-1e6, max_value=1e6,
+                                                                            allow_nan=False))
+@settings(max_examples=200, deadline=None)
+def test_every_value_target_and_baseline_lands_inside_the_plot(values, target, baseline):
+    chart = progress.chart(weeks_of(values, target), target=target, baseline=baseline, direction="lower")
+    for y in [w.y for w in chart.weeks if w.y is not None] + [chart.target_y, chart.baseline_y]:
+        assert chart.top - 0.1 <= y <= chart.bottom + 0.1

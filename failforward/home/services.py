@@ -60,6 +60,7 @@ class GoalPage:
 def goal_page(viewer: User, goal: Goal) -> GoalPage:
     """What a goal's page shows to `viewer` (the learner or their coach: goals.goal_or_404 checked)."""
     state = ledger.goal_progress([goal], zone_of(goal.learner))[goal.id]
-    return GoalPage(goal=goal, state=state, chart=progress.chart(state.weeks, goal.target, goal.baseline),
+    return GoalPage(goal=goal, state=state,
+                    chart=progress.chart(state.weeks, goal.target, goal.baseline, goal.direction),
                     drills=goals.drills_of(goal, include_archived=True), reps=ledger.recent_reps(goal),
                     mine=goal.learner_id == viewer.id, cycles=cycles.cycles_of_goal(goal))

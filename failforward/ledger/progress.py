@@ -4,6 +4,7 @@ Pure functions over plain values, so the week and time-zone edges can be tested 
 ISO weeks start on Monday at local midnight; the current week is "in progress" and never failed.
 """
 
+import math
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -121,26 +122,77 @@ def evaluate(weeks: list[WeekValue], required: int) -> Progress:
 
 
 @dataclass(frozen=True)
+class ChartWeek:
+    """One week on the chart: its column's centre, its label (None when there is no room), and its dot."""
+
+    x: float
+    label: str | None
+    week: WeekValue
+    y: float | None  # None: no reps that week
+    value_label: str
+
+
+@dataclass(frozen=True)
 class Chart:
-    """Coordinates for the weekly chart, drawn as server-side SVG."""
+    """The weekly chart, laid out for server-side SVG: the plot area, the value axis, the target band (the
+    values that meet the target), the baseline, and one column per week, the current one in progress."""
 
     width: int
     height: int
-    points: list[tuple[float, float, WeekValue]]
+    left: int
+    right: int
+    top: int
+    bottom: int
+    ticks: list[tuple[float, str]]  # (y, label) on the value axis
     target_y: float
+    band_top: float  # the target band, between these two y coordinates
+    band_bottom: float
     baseline_y: float
+    weeks: list[ChartWeek]
+    column: float  # a week's width
+
+    @property
+    def points(self) -> list[tuple[float, float]]:
+        return [(w.x, w.y) for w in self.weeks if w.y is not None]
 
 
-def chart(weeks: list[WeekValue], target: float, baseline: float, width: int = 320, height: int = 140) -> Chart:
-    """Place each week's value, the target and the baseline on a small chart (padding included)."""
+def figure(value: float) -> str:
+    """A value as a chart label: at most one decimal, none when it is whole ("4.7", "10", "1250")."""
+    return f"{round(value, 1):g}" if abs(value) < 1000 else f"{value:.0f}"
+
+
+def _nice_step(span: float, count: int) -> float:
+    raw = span / max(count, 1)
+    magnitude = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
+    return next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+
+
+def chart(weeks: list[WeekValue], target: float, baseline: float, direction: str,
+          width: int = 320, height: int = 176) -> Chart:
+    """Lay out the weekly chart: 2-3 round ticks spanning the values, the target and the baseline; a
+    label under every week (every second or third when 12 weeks would crowd a phone)."""
+    left, right, top, bottom = 30, width - 6, 16, height - 30
     values = [w.value for w in weeks if w.value is not None] + [target, baseline]
-    low, high = min(values), max(values)
-    span = (high - low) or 1.0
-    pad = 12
+    step = _nice_step((max(values) - min(values)) or abs(max(values)) or 1.0, 2)
+    low = math.floor(min(values) / step) * step
+    high = math.ceil(max(values) / step) * step
+    if high == low:
+        high = low + step
 
     def y(value: float) -> float:
-        return round(pad + (high - value) / span * (height - 2 * pad), 1)
+        return round(top + (high - value) / (high - low) * (bottom - top), 1)
 
-    step = (width - 2 * pad) / max(len(weeks) - 1, 1)
-    points = [(round(pad + i * step, 1), y(w.value), w) for i, w in enumerate(weeks) if w.value is not None]
-    return Chart(width, height, points, y(target), y(baseline))
+    ticks = [(y(low + i * step), figure(low + i * step)) for i in range(round((high - low) / step) + 1)]
+    column = (right - left) / max(len(weeks), 1)
+    every = 1 if len(weeks) <= 6 else 2 if len(weeks) <= 9 else 3
+    laid_out = []
+    for i, week in enumerate(weeks):
+        shown = week.in_progress or (len(weeks) - 1 - i) % every == 0
+        label = "now" if week.in_progress else f"{week.start.day} {week.start:%b}" if shown else None
+        laid_out.append(ChartWeek(x=round(left + (i + 0.5) * column, 1), label=label, week=week,
+                                  y=None if week.value is None else y(week.value),
+                                  value_label="" if week.value is None else figure(week.value)))
+    target_y = y(target)
+    band_top, band_bottom = (target_y, y(low)) if direction == LOWER else (y(high), target_y)
+    return Chart(width, height, left, right, top, bottom, ticks, target_y, band_top, band_bottom, y(baseline),
+                 laid_out, round(column, 1))
