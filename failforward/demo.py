@@ -24,7 +24,7 @@ DEMO_PEOPLE = (
 DEMO_GOAL = {
     "title": "Answer pages faster", "bottleneck": "My first response to a page takes over 10 minutes.",
     "metric_name": "first response", "unit": "min", "direction": "lower", "baseline": 10.0, "target": 3.0,
-    "weeks_required": 4, "aggregation": "median", "deadline": None,
+    "weeks_required": 4, "aggregation": "median", "deadline": None, "partial_from_pct": 50,
     "why": "Slow first responses turn small incidents into long ones.",
 }
 DEMO_DRILL = {

@@ -16,6 +16,7 @@ from failforward.ledger.models import Rep
 _keys = itertools.count(1)
 
 GOAL = {
+    "partial_from_pct": 50,
     "title": "Answer pages faster",
     "bottleneck": "First response to a page takes over ten minutes",
     "metric_name": "response time",

@@ -81,7 +81,7 @@ def test_a_plain_post_saves_the_rep_and_answers_303(client, login, learner, dril
     assert (rep.value, rep.duration_minutes, rep.note, rep.outcome, rep.performed_at) == (4.0, 12, "Calm", "hit",
                                                                                       MONDAY)
     home = text(client.get("/"))
-    assert "Saved: 4 min on Pager drill (hit)." in home
+    assert "Saved: 4 min on Pager drill (hit; on target)." in home
     assert f'id="rep-{rep.id}"' in home
 
 
@@ -94,7 +94,7 @@ def test_an_htmx_post_returns_the_card_with_the_new_row_in_place(htmx_client, lo
     assert "<html" not in body and body.lstrip().startswith('<section id="quick-log"')
     rep = the_rep()
     assert f'<li id="rep-{rep.id}" class="rep rep--partial">' in body
-    assert "Saved: 7 min on Pager drill (partial)." in body
+    assert "Saved: 7 min on Pager drill (partial; 2 min to go)." in body
     assert input_value(response, "idempotency_key") != rep.idempotency_key  # a fresh form for the next rep
     # The message was shown in place; it must not pop up again on the next page.
     assert "Saved:" not in text(htmx_client.get("/ledger", headers={"HX-Request": "", "HX-Target": ""}))
@@ -409,7 +409,7 @@ def test_the_goal_page_shows_weeks_held_and_marks_the_goal_reached(client, login
     log(learner, drill, 3.0)
     page = text(client.get(f"/goals/{goal.id}"))
     assert "1 of 2 weeks held" in page and "this week so far: 3 min, on target" in page
-    assert "<svg" in page and "Weekly response time against the target of 5.0 min" in page
+    assert "<svg" in page and "Weekly response time against the target of 5 min" in page
     assert "in progress" in page
 
     clock.set(MONDAY + timedelta(days=14))

@@ -55,13 +55,22 @@ def test_a_rep_defaults_to_now_and_keeps_its_note(app, clock, learner, drill):
 
 @pytest.mark.parametrize(("direction", "baseline", "target", "value", "outcome"), [
     ("lower", 10, 5, 4, "hit"), ("lower", 10, 5, 5, "hit"), ("lower", 10, 5, 7.5, "partial"),
-    ("lower", 10, 5, 10, "miss"), ("lower", 10, 5, 14, "miss"),
+    ("lower", 10, 5, 7.6, "miss"), ("lower", 10, 5, 10, "miss"), ("lower", 10, 5, 14, "miss"),
     ("higher", 40, 60, 61, "hit"), ("higher", 40, 60, 60, "hit"), ("higher", 40, 60, 50, "partial"),
-    ("higher", 40, 60, 40, "miss"), ("higher", 40, 60, 12, "miss"),
+    ("higher", 40, 60, 49.9, "miss"), ("higher", 40, 60, 40, "miss"), ("higher", 40, 60, 12, "miss"),
+    # Issue 11: with a baseline of 10 and a target of 3, a 9-minute rep was "partial", like 3.5.
+    ("lower", 10, 3, 9, "miss"), ("lower", 10, 3, 6.5, "partial"), ("lower", 10, 3, 3.5, "partial"),
 ])
 def test_the_outcome_is_worked_out_from_target_and_baseline(app, learner, direction, baseline, target, value,
                                                             outcome):
     drill = make_drill(make_goal(learner, direction=direction, baseline=baseline, target=target))
+    assert log(learner, drill, value).outcome == outcome
+
+
+@pytest.mark.parametrize(("share", "value", "outcome"), [(25, 8.25, "partial"), (25, 8.3, "miss"),
+                                                        (90, 3.7, "partial"), (90, 3.8, "miss")])
+def test_the_share_that_counts_as_partial_is_the_goals_own(app, learner, share, value, outcome):
+    drill = make_drill(make_goal(learner, baseline=10, target=3, partial_from_pct=share))
     assert log(learner, drill, value).outcome == outcome
 
 

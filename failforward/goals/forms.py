@@ -7,7 +7,15 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from failforward import clock
 from failforward.forms import Form, NumberField, WholeNumberField, choices, finite_number, plain_text, single_line
-from failforward.goals.models import AGGREGATIONS, DIRECTIONS, DROPPED, FEEDBACK_SOURCES, LOWER, PAUSED
+from failforward.goals.models import (
+    AGGREGATIONS,
+    DIRECTIONS,
+    DROPPED,
+    FEEDBACK_SOURCES,
+    LOWER,
+    PARTIAL_FROM_PCT,
+    PAUSED,
+)
 
 NUMBER = {"inputmode": "decimal", "autocomplete": "off"}
 
@@ -45,6 +53,12 @@ class GoalForm(Form):
                                               NumberRange(1, 12, "Pick between 1 and 12 weeks.")],
                                   render_kw={"inputmode": "numeric", "min": 1, "max": 12})
     deadline = DateField("Deadline (optional)", validators=[Optional()])
+    partial_from_pct = WholeNumberField(
+        "A rep short of the target counts as partial from (% of the way)", default=PARTIAL_FROM_PCT,
+        description="How far from the baseline towards the target a rep must get to count as partial; "
+                    "nearer the baseline it is a miss. 50 is halfway.",
+        validators=[Optional(), NumberRange(1, 99, "Pick between 1 and 99.")],
+        render_kw={"inputmode": "numeric", "min": 1, "max": 99})
     why = _long("Why it matters (optional)", 2000)
 
     def validate_target(self, field) -> None:
@@ -64,7 +78,8 @@ class GoalForm(Form):
     def fields_dict(self) -> dict:
         return {name: self[name].data for name in (
             "title", "bottleneck", "metric_name", "unit", "direction", "baseline", "target", "weeks_required",
-            "aggregation", "deadline")} | {"why": self.why.data or ""}
+            "aggregation", "deadline")} | {"why": self.why.data or "",
+                                            "partial_from_pct": self.partial_from_pct.data or PARTIAL_FROM_PCT}
 
 
 class GoalStatusForm(Form):

@@ -20,6 +20,7 @@ AGGREGATIONS = {
     "count": "the number of reps in the week",
 }
 ACTIVE, REACHED, PAUSED, DROPPED = "active", "reached", "paused", "dropped"
+PARTIAL_FROM_PCT = 50  # halfway from the baseline to the target
 STATUSES = {ACTIVE: "Active", REACHED: "Reached", PAUSED: "Paused", DROPPED: "Dropped"}
 FEEDBACK_SOURCES = {"coach": "From my coach", "self-check": "Self-check (checklist, recording)",
                     "tool": "A tool (timer, app, device)"}
@@ -44,13 +45,32 @@ class Goal(db.Model):
     status: Mapped[str] = mapped_column(String(10), default=ACTIVE)
     reached_on: Mapped[date | None] = mapped_column(Date)
     drop_reason: Mapped[str | None] = mapped_column(Text)
+    # A rep that is not a hit is "partial" from this share of the way from the baseline to the target.
+    partial_from_pct: Mapped[int] = mapped_column(SmallInteger, default=PARTIAL_FROM_PCT,
+                                                  server_default=str(PARTIAL_FROM_PCT))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
 
     learner: Mapped[User] = relationship()
 
     def meets_target(self, value: float) -> bool:
         """Does a week's value reach the target, in this goal's direction?"""
-        return value <= self.target if self.direction == LOWER else value >= self.target
+        return self.at_least(value, self.target)
+
+    def at_least(self, value: float, mark: float) -> bool:
+        """Is `value` as good as `mark` or better, in this goal's direction?"""
+        return value <= mark if self.direction == LOWER else value >= mark
+
+    @property
+    def partial_from(self) -> float:
+        """The value from which a rep short of the target counts as partial."""
+        return self.baseline + (self.target - self.baseline) * self.partial_from_pct / 100
+
+    @property
+    def outcome_text(self) -> str:
+        sign = "≤" if self.direction == LOWER else "≥"
+        share = "halfway" if self.partial_from_pct == 50 else f"{self.partial_from_pct}% of the way"
+        return (f"A rep is a hit at {sign} {self.target:g} {self.unit}, partial at {sign} {self.partial_from:g} "
+                f"{self.unit} ({share} from the baseline to the target), a miss otherwise.")
 
     @property
     def rule_text(self) -> str:

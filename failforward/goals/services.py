@@ -11,7 +11,7 @@ from failforward.extensions import db
 from failforward.goals.models import ACTIVE, DROPPED, REACHED, Drill, Goal
 
 GOAL_FIELDS = ("title", "bottleneck", "metric_name", "unit", "direction", "baseline", "target",
-               "weeks_required", "aggregation", "deadline", "why")
+               "weeks_required", "aggregation", "deadline", "why", "partial_from_pct")
 DRILL_FIELDS = ("name", "practises", "environment", "tools", "time_box_minutes", "feedback_source",
                 "planned_reps_per_week", "difficulty_note")
 

@@ -13,7 +13,7 @@ from failforward.calendar import day_start, today_in, week_bounds, week_start, z
 from failforward.coaching.access import learners_record_or_404, own_record_or_404
 from failforward.extensions import db
 from failforward.goals import services as goals
-from failforward.goals.models import ACTIVE, LOWER, REACHED, Drill, Goal
+from failforward.goals.models import ACTIVE, REACHED, Drill, Goal
 from failforward.ledger import progress
 from failforward.ledger.models import HIT, MISS, PARTIAL, Rep
 from failforward.once import insert_once
@@ -35,11 +35,18 @@ def own_rep_or_404(viewer: User, rep_id: int) -> Rep:
 
 
 def auto_outcome(goal: Goal, value: float) -> str:
-    """Hit when the value reaches the target, partial when it beats the baseline, else miss."""
+    """Hit when the value reaches the target; partial when it is at least the goal's share of the way
+    from the baseline to the target (halfway by default); else miss."""
     if goal.meets_target(value):
         return HIT
-    better = value < goal.baseline if goal.direction == LOWER else value > goal.baseline
-    return PARTIAL if better else MISS
+    return PARTIAL if goal.at_least(value, goal.partial_from) else MISS
+
+
+def standing(goal: Goal, value: float) -> str:
+    """Where a value stands against the target, as the card says it after saving."""
+    if goal.meets_target(value):
+        return "on target"
+    return f"{abs(value - goal.target):g} {goal.unit} to go"
 
 
 def _rep_values(goal: Goal, fields: dict, performed_at: datetime) -> dict:
@@ -186,7 +193,8 @@ def log_from_card(card: QuickLog, drill_id: int, fields: dict, idempotency_key: 
     drill = next(d for d in card.rows if d.id == drill_id)
     rep, created = _add_rep(card.learner, drill, fields, idempotency_key)
     # Read before the commit, which expires every loaded row.
-    saved = f"Saved: {rep.value:g} {rep.drill.goal.unit} on {rep.drill.name} ({rep.outcome})."
+    goal = rep.drill.goal
+    saved = f"Saved: {rep.value:g} {goal.unit} on {rep.drill.name} ({rep.outcome}; {standing(goal, rep.value)})."
     drills = [d for d in card.drills if d.goal_id != drill.goal_id or drill.goal.status == ACTIVE]
     after = QuickLog(card.learner, drills, rep.drill_id, saved, created,
                      rep.id if created and rep.outcome == MISS else None)

@@ -101,7 +101,7 @@ def test_learner_logs_reps_asks_for_feedback_and_sees_the_coachs_answer_and_late
     card.get_by_role("radio", name="Page triage").check()  # the first rep: tap the drill
     clock.set(START + timedelta(minutes=1))
     save_rep(me, "12")
-    expect_saved(me, live_server.url, js, "Saved: 12 min on Page triage (miss).")
+    expect_saved(me, live_server.url, js, "Saved: 12 min on Page triage (miss; 7 min to go).")
 
     # From a freshly loaded home page, the last-used drill is picked: two interactions, type and tap.
     me.reload()
@@ -109,17 +109,17 @@ def test_learner_logs_reps_asks_for_feedback_and_sees_the_coachs_answer_and_late
     if js:
         me.evaluate("window.stillTheSamePage = true")
     clock.set(START + timedelta(minutes=2))
-    save_rep(me, "9")
-    expect_saved(me, live_server.url, js, "Saved: 9 min on Page triage (partial).")
+    save_rep(me, "8")
+    expect_saved(me, live_server.url, js, "Saved: 8 min on Page triage (partial; 3 min to go).")
     expect(card.get_by_role("radio", name="Page triage")).to_be_checked()
     clock.set(START + timedelta(minutes=3))
     save_rep(me, "4.5")
-    expect_saved(me, live_server.url, js, "Saved: 4.5 min on Page triage (hit).")
+    expect_saved(me, live_server.url, js, "Saved: 4.5 min on Page triage (hit; on target).")
     today = card.get_by_role("listitem")
     expect(today).to_have_count(3)
     expect(today.first).to_contain_text("4.5 min")
 
-    today.filter(has_text="9 min").get_by_role("link", name="Ask for feedback").click()
+    today.filter(has_text="8 min").get_by_role("link", name="Ask for feedback").click()
     expect(me.get_by_role("heading", level=1, name="Ask for feedback")).to_be_visible()
     me.get_by_label("Your question (optional)").fill("Did I read the alert in the right order?")
     me.get_by_role("button", name="Send to my coach").click()
@@ -147,7 +147,7 @@ def test_learner_logs_reps_asks_for_feedback_and_sees_the_coachs_answer_and_late
     expect(coach.get_by_label("Your feedback", exact=True)).to_have_count(0)
 
     nav(me, "Ledger")
-    rep = me.get_by_role("listitem").filter(has_text="9 min")
+    rep = me.get_by_role("listitem").filter(has_text="8 min")
     expect(rep.get_by_role("link", name="Feedback received after 2.5 h")).to_be_visible()
     expect(rep.get_by_text("Yes. Next time, say the first step out loud before you act.")).to_be_visible()
     nav(me, "Feedback")
@@ -170,13 +170,13 @@ def test_a_double_tap_saves_one_rep_and_a_bad_value_is_explained_beside_the_fiel
     value.fill("4")
     if js:
         card.get_by_role("button", name="Save rep").dblclick()
-        expect(card.get_by_text("Saved: 4 min on Page triage (hit).")).to_be_visible()
+        expect(card.get_by_text("Saved: 4 min on Page triage (hit; on target).")).to_be_visible()
     else:
         # Without JavaScript nothing stops the second tap: the same form arrives twice.
         form = {name: card.locator(f"input[name={name}]").input_value() for name in ("csrf_token", "idempotency_key")}
         form |= {"drill_id": card.get_by_role("radio", name="Page triage").get_attribute("value"), "value": "4"}
         card.get_by_role("button", name="Save rep").click()
-        expect(me.get_by_text("Saved: 4 min on Page triage (hit).")).to_be_visible()
+        expect(me.get_by_text("Saved: 4 min on Page triage (hit; on target).")).to_be_visible()
         again = me.request.post(f"{live_server.url}/reps", form=form, max_redirects=0)
         assert again.status == 303
     me.reload()
@@ -195,7 +195,7 @@ def test_a_double_tap_saves_one_rep_and_a_bad_value_is_explained_beside_the_fiel
 
     value.fill("2,5")  # a comma as the decimal mark, as phones in many languages type it
     card.get_by_role("button", name="Save rep").click()
-    expect(me.get_by_text("Saved: 2.5 min on Page triage (hit).")).to_be_visible()
+    expect(me.get_by_text("Saved: 2.5 min on Page triage (hit; on target).")).to_be_visible()
     expect(card.get_by_role("listitem").filter(has_text="2.5 min")).to_have_count(1)
     expect(value).not_to_have_attribute("aria-invalid", "true")
 

@@ -41,7 +41,7 @@ def test_a_miss_leads_to_a_reappraisal_and_a_lesson_whose_check_is_answered_late
     if js:  # the quick-log card says it was a miss and offers the reflection in place
         me.get_by_role("link", name="Reflect on this miss").click()
     else:  # the "Had a setback" entry (navigation and home) offers the latest miss
-        expect(me.get_by_text("Saved: 12 min on Page triage (miss).")).to_be_visible()
+        expect(me.get_by_text("Saved: 12 min on Page triage (miss; 7 min to go).")).to_be_visible()
         me.goto(f"{live_server.url}/setback")
         me.get_by_role("link", name="Reflect on that rep").click()
 
