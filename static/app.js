@@ -11,6 +11,14 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 });
 
+// The quick-log card: after a save in place, the value field has the focus again, so a phone's keyboard
+// stays up for the next rep (without this file the page reloads and the field is simply empty).
+document.addEventListener("htmx:afterSwap", (event) => {
+  if (event.detail.target.id !== "quick-log") return;
+  const value = document.querySelector("#quick-log input[name=value]");
+  if (value) value.focus({ preventScroll: true });
+});
+
 // Study reviews: keys 1-4 press the rating buttons (again, hard, good, easy), unless typing in a field.
 document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey || !"1234".includes(event.key) || event.key.length !== 1) return;

@@ -51,6 +51,7 @@ def expect_saved(page: Page, base_url: str, js: bool, text: str) -> None:
     expect(card.get_by_label("Value")).to_have_value("")
     if js:  # the marker set on this document survives only if the page was not loaded again
         assert page.evaluate("window.stillTheSamePage") is True
+        expect(card.get_by_label("Value")).to_be_focused()  # the phone's keyboard stays up for the next rep
 
 
 def make_learner_with_coach(live_server: LiveServer) -> tuple[User, User]:
