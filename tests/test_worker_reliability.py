@@ -67,7 +67,9 @@ def test_killed_worker_loses_nothing_and_doubles_only_within_the_window(app, tmp
         "FAILFORWARD_MAIL_TRANSPORT": "smtp",
         "FAILFORWARD_SMTP_HOST": "127.0.0.1",
         "FAILFORWARD_SMTP_PORT": str(smtp.port),
-        "FAILFORWARD_MAIL_LEASE_SECONDS": "3",
+        # Long enough that a batch of 50 is sent well within its lease on a loaded machine (a lease that ran
+        # out mid-batch would let the other thread send the rest again), short enough to keep the test quick.
+        "FAILFORWARD_MAIL_LEASE_SECONDS": "10",
         "FAILFORWARD_HUEY_FILE": str(tmp_path / "huey.sqlite3"),
     }
     if os.environ.get("REDIS_URL"):
