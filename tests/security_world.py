@@ -17,7 +17,7 @@ from failforward.coaching.models import CoachingLink, Contract, Invite
 from failforward.extensions import db
 from failforward.mail.models import OutboxMessage
 from failforward.signing import sign
-from tests import setback_world
+from tests import premortem_world, setback_world
 from tests.conftest import PASSWORD, PASSWORD_HASH, FreshRequestClient
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -132,6 +132,7 @@ WHO_MAY_CALL = {
     "ops.retry": "operator",
 }
 WHO_MAY_CALL.update(setback_world.WHO_MAY_CALL)
+WHO_MAY_CALL.update(premortem_world.WHO_MAY_CALL)
 
 WHAT_OTHERS_GET = {
     "public": "nobody is an outsider; no input gives a 5xx",
@@ -224,6 +225,7 @@ def build_full_world() -> SimpleNamespace:
         unsubscribe_token=accounts.unsubscribe_token(learner, "weekly-checkin"),
     )
     setback_world.add_to_world(w)
+    premortem_world.add_to_world(w)
     return w
 
 
@@ -239,7 +241,7 @@ def url_values(endpoint: str, w: SimpleNamespace) -> dict:
     ids = {"link_id": "link", "invite_id": "invite", "goal_id": "goal", "drill_id": "drill", "rep_id": "rep",
            "request_id": "request", "checkin_id": "checkin", "learner_id": "learner", "message_id": "message",
            "deck_id": "deck", "item_id": "item", "review_id": "review",
-           **setback_world.IDS}
+           **setback_world.IDS, **premortem_world.IDS}
     values = {argument: getattr(w, name) for argument, name in ids.items() if hasattr(w, name)}
     values["filename"] = "app.css"
     if endpoint in tokens and hasattr(w, tokens[endpoint]):
@@ -488,3 +490,4 @@ POSTS.update({
 
 
 POSTS.update({endpoint: Post(*spec) for endpoint, spec in setback_world.posts().items()})
+POSTS.update({endpoint: Post(*spec) for endpoint, spec in premortem_world.posts().items()})

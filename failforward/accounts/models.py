@@ -96,6 +96,7 @@ OPTIONAL_KINDS = {
     "feedback-digest": "One morning digest of open requests instead of single emails (coaches)",
     "weekly-checkin": "My weekly check-in",
     "check-30": "30-day checks: did the change work?",
+    "tripwire": "A tripwire from a pre-mortem fired",
 }
 OFF_BY_DEFAULT = frozenset({"feedback-digest"})
 

@@ -15,12 +15,14 @@ from failforward.ledger.models import Rep
 from failforward.ledger.progress import Chart, Progress
 from failforward.lessons import services as lessons
 from failforward.lessons.models import Lesson
+from failforward.premortems import services as premortems
+from failforward.premortems.models import PreMortem, TripwireFiring
 
 
 @dataclass(frozen=True)
 class HomePage:
-    """The quick-log card, the active goals with where each rule stands, the 30-day checks due, and the
-    person's coaches and learners."""
+    """The quick-log card, the active goals with where each rule stands, the 30-day checks due, the
+    person's coaches and learners, and the tripwires that fired and stand."""
 
     card: ledger.QuickLog
     goals: list[Goal]
@@ -28,6 +30,7 @@ class HomePage:
     checks: list[Lesson]
     coaches: list[CoachingLink]
     roster: list[CoachingLink]
+    tripwires: list[TripwireFiring]
 
 
 def home_page(person: User, wanted_drill: int | None = None) -> HomePage:
@@ -36,13 +39,13 @@ def home_page(person: User, wanted_drill: int | None = None) -> HomePage:
     return HomePage(card=ledger.quick_log(person, wanted_drill), goals=active,
                     progress=ledger.goal_progress(active, zone_of(person), ledger.STATUS_WEEKS),
                     checks=lessons.due_checks(person), coaches=coaching.coaches_of(person),
-                    roster=coaching.roster(person))
+                    roster=coaching.roster(person), tripwires=premortems.standing_firings(person))
 
 
 @dataclass(frozen=True)
 class GoalPage:
     """A goal with where its rule stands, the weekly chart, its drills (archived ones too) and its
-    latest reps; `mine` when the viewer is the learner (a coach reads)."""
+    latest reps, its pre-mortems; `mine` when the viewer is the learner (a coach reads)."""
 
     goal: Goal
     state: Progress
@@ -50,6 +53,7 @@ class GoalPage:
     drills: list[Drill]
     reps: list[Rep]
     mine: bool
+    premortems: list[PreMortem]
 
 
 def goal_page(viewer: User, goal: Goal) -> GoalPage:
@@ -57,4 +61,4 @@ def goal_page(viewer: User, goal: Goal) -> GoalPage:
     state = ledger.goal_progress([goal], zone_of(goal.learner))[goal.id]
     return GoalPage(goal=goal, state=state, chart=progress.chart(state.weeks, goal.target, goal.baseline),
                     drills=goals.drills_of(goal, include_archived=True), reps=ledger.recent_reps(goal),
-                    mine=goal.learner_id == viewer.id)
+                    mine=goal.learner_id == viewer.id, premortems=premortems.premortems_of_goal(goal))
