@@ -352,9 +352,9 @@ def clear(risk: Risk) -> None:
 
 
 def firings_since(learner: User, moment: datetime) -> list[TripwireFiring]:
-    """The learner's firings from `moment` on, oldest first (also issue 13's "a tripwire fired" threshold)."""
+    """The learner's firings after `moment`, oldest first (also issue 13's "a tripwire fired" threshold)."""
     return list(db.session.scalars(
-        db.select(TripwireFiring).where(TripwireFiring.learner_id == learner.id, TripwireFiring.fired_at >= moment)
+        db.select(TripwireFiring).where(TripwireFiring.learner_id == learner.id, TripwireFiring.fired_at > moment)
         .order_by(TripwireFiring.fired_at, TripwireFiring.id)
         .options(db.joinedload(TripwireFiring.risk).joinedload(Risk.premortem).joinedload(PreMortem.goal))))
 
