@@ -115,8 +115,8 @@ class ConvertForm(Form):
         description="What you'll do so that this is less likely to happen.", render_kw={"rows": 2})
     tripwire = RadioField("Tripwire: how you'll know it is happening", choices=choices(TRIPWIRE_KINDS.items()),
                           validators=[InputRequired("Pick a tripwire.")])
-    drill_id = SelectField("Drill (for a tripwire on a drill)", validators=[Optional()], validate_choice=False)
-    threshold = NumberField("N or X", validators=[Optional(), finite_number(1e9)],
+    drill_id = SelectField("Drill (for a tripwire on a drill)", validate_choice=False)
+    threshold = NumberField("N or X", validators=[finite_number(1e9)],
                             description="N days, misses or weeks; or X in the goal's unit for its metric.")
     contingency = TextAreaField("Contingency plan", validators=[
         DataRequired("Write what you'll do when the tripwire fires."), Length(max=1000), plain_text],
