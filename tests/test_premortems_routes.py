@@ -161,7 +161,7 @@ def test_a_fired_tripwire_shows_its_contingency_on_home_and_on_the_goal_page(cli
     home = text(client.get("/"))
     assert "A tripwire fired" in home and "Ask my coach for theirs" in home
     goal_page = text(client.get(f"/goals/{drill.goal_id}"))
-    assert "Tripwire fired" in goal_page and "marked by hand" in goal_page and "coach owns it" in goal_page
+    assert "Tripwire fired" in goal_page and "marked by hand" in goal_page and "owner: the coach" in goal_page
     client.post(f"/risks/{risk.id}/clear")
     assert "A tripwire fired" not in text(client.get("/"))
     assert re.search(r"Fired: 4 Mar \(marked by hand\), cleared", text(client.get(f"/goals/{drill.goal_id}")))
