@@ -145,8 +145,8 @@ def test_strangers_and_an_uninvited_coach_get_404(client, login, people, app):
     assert db.session.scalar(db.select(db.func.count()).select_from(Cause)) == 1
 
 
-def test_a_fired_tripwire_shows_its_contingency_on_home_and_on_the_goal_page(client, login, people):
-    learner, _coach, _stranger, drill = people
+def test_a_fired_tripwire_shows_its_contingency_on_home_and_on_the_goal_page(client, login, people, app):
+    learner, coach, _stranger, drill = people
     premortem = services.start(learner, drill.goal, 6, 3, None)
     services.write_causes(premortem, learner, ["Lost the runbook"], finished=True)
     risk = services.add_risk(premortem, learner.id, "No runbook", [premortem.causes[0].id])
@@ -161,10 +161,18 @@ def test_a_fired_tripwire_shows_its_contingency_on_home_and_on_the_goal_page(cli
     home = text(client.get("/"))
     assert "A tripwire fired" in home and "Ask my coach for theirs" in home
     goal_page = text(client.get(f"/goals/{drill.goal_id}"))
-    assert "Tripwire fired" in goal_page and "marked by hand" in goal_page and "owner: the coach" in goal_page
+    assert "Tripwire fired" in goal_page and "marked by hand" in goal_page and "owner: your coach" in goal_page
     client.post(f"/risks/{risk.id}/clear")
     assert "A tripwire fired" not in text(client.get("/"))
     assert re.search(r"Fired: 4 Mar \(marked by hand\), cleared", text(client.get(f"/goals/{drill.goal_id}")))
+
+    coach_client = app.test_client()
+    login(coach, coach_client)
+    coach_home = text(coach_client.get("/"))
+    assert "Risks you own" in coach_home and "No runbook</a>" in coach_home and "Prevent: Print it" in coach_home
+    assert "owner: you" in text(coach_client.get(f"/goals/{drill.goal_id}"))
+    services.set_prevented(risk)
+    assert "Risks you own" not in text(coach_client.get("/"))
 
 
 # --- every form, fuzzed -------------------------------------------------------------------------

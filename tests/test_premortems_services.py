@@ -273,3 +273,13 @@ def test_the_coachs_digest_lists_their_learners_firings_since_the_last_digest(cl
     assert "Their plan: Call my coach" in body
     clock.set(datetime(2026, 3, 3, 9, 0, tzinfo=UTC))
     assert feedback.create_due_digests(datetime(2026, 3, 3, 9, 0, tzinfo=UTC)) == 0  # nothing new, nothing waiting
+
+
+def test_a_tripwire_whose_drill_was_deleted_stays_quiet(clock, learner):
+    clock.set(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    drill = make_drill(make_goal(learner))
+    risk = watch(learner, drill.goal, NO_REP, 1, drill)
+    db.session.delete(drill)
+    db.session.commit()
+    assert evaluate_at(clock, datetime(2026, 3, 9, 0, 0, tzinfo=UTC)) == 0
+    assert firings(risk) == []

@@ -16,13 +16,13 @@ from failforward.ledger.progress import Chart, Progress
 from failforward.lessons import services as lessons
 from failforward.lessons.models import Lesson
 from failforward.premortems import services as premortems
-from failforward.premortems.models import PreMortem, TripwireFiring
+from failforward.premortems.models import PreMortem
 
 
 @dataclass(frozen=True)
 class HomePage:
     """The quick-log card, the active goals with where each rule stands, the 30-day checks due, the
-    person's coaches and learners, and the tripwires that fired and stand."""
+    person's coaches and learners, and the pre-mortem card (tripwires that fired, risks a coach owns)."""
 
     card: ledger.QuickLog
     goals: list[Goal]
@@ -30,7 +30,7 @@ class HomePage:
     checks: list[Lesson]
     coaches: list[CoachingLink]
     roster: list[CoachingLink]
-    tripwires: list[TripwireFiring]
+    premortems: premortems.HomeCard
 
 
 def home_page(person: User, wanted_drill: int | None = None) -> HomePage:
@@ -39,7 +39,7 @@ def home_page(person: User, wanted_drill: int | None = None) -> HomePage:
     return HomePage(card=ledger.quick_log(person, wanted_drill), goals=active,
                     progress=ledger.goal_progress(active, zone_of(person), ledger.STATUS_WEEKS),
                     checks=lessons.due_checks(person), coaches=coaching.coaches_of(person),
-                    roster=coaching.roster(person), tripwires=premortems.standing_firings(person))
+                    roster=coaching.roster(person), premortems=premortems.home_card(person))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from failforward.accounts.models import User
 from failforward.accounts.services import notify
 from failforward.calendar import day_start, monday_of, today_for, week_bounds, zone_of
 from failforward.coaching.access import active_link, learners_record_or_404, own_record_or_404
+from failforward.coaching.models import CoachingLink
 from failforward.coaching.services import coaches_of
 from failforward.extensions import db
 from failforward.goals.models import ACTIVE, LOWER, Goal
@@ -23,6 +24,7 @@ from failforward.premortems.models import (
     MANUAL,
     METRIC,
     MISSES,
+    NEEDS_DRILL,
     NO_REP,
     PLANNED,
     Cause,
@@ -248,6 +250,8 @@ def read_tripwire(risk: Risk, today: date, zone) -> Reading:
     """Evaluate a structured tripwire on the learner's day `today`, from the days before it (today has
     not been lived yet)."""
     n, drill = risk.threshold or 0, risk.drill
+    if drill is None and risk.tripwire in NEEDS_DRILL:
+        return Reading(False, None, "its drill was deleted")
     if risk.tripwire == NO_REP:
         last = db.session.scalar(db.select(db.func.max(Rep.performed_at)).where(Rep.drill_id == risk.drill_id))
         since = max(last.astimezone(zone).date() + timedelta(days=1) if last else risk.set_on, risk.set_on)
@@ -359,12 +363,29 @@ def firings_since(learner: User, moment: datetime) -> list[TripwireFiring]:
         .options(db.joinedload(TripwireFiring.risk).joinedload(Risk.premortem).joinedload(PreMortem.goal))))
 
 
-def standing_firings(learner: User) -> list[TripwireFiring]:
-    """Firings that have not cleared: the home page shows each with its contingency."""
-    return list(db.session.scalars(
-        db.select(TripwireFiring).where(TripwireFiring.learner_id == learner.id, TripwireFiring.cleared_at.is_(None))
+@dataclass(frozen=True)
+class HomeCard:
+    """The home page's pre-mortem card: a learner's tripwires that fired and stand (each with its contingency),
+    and the open risks a coach owns in their learners' pre-mortems."""
+
+    firings: list[TripwireFiring]
+    owned: list[Risk]
+
+
+def home_card(person: User) -> HomeCard:
+    """What the home page's pre-mortem card shows to `person`."""
+    firings = db.session.scalars(
+        db.select(TripwireFiring).where(TripwireFiring.learner_id == person.id, TripwireFiring.cleared_at.is_(None))
         .order_by(TripwireFiring.fired_at.desc(), TripwireFiring.id.desc()).limit(10)
-        .options(db.joinedload(TripwireFiring.risk).joinedload(Risk.premortem).joinedload(PreMortem.goal))))
+        .options(db.joinedload(TripwireFiring.risk).joinedload(Risk.premortem).joinedload(PreMortem.goal)))
+    coached = db.select(CoachingLink.learner_id).where(CoachingLink.coach_id == person.id,
+                                                       CoachingLink.ended_at.is_(None))
+    owned = db.session.scalars(
+        db.select(Risk).where(Risk.forward.is_(True), Risk.owner == "coach", Risk.prevented_at.is_(None),
+                              Risk.learner_id.in_(coached))
+        .order_by(Risk.due_on, Risk.id).limit(10)
+        .options(db.joinedload(Risk.premortem).joinedload(PreMortem.goal).joinedload(Goal.learner)))
+    return HomeCard(firings=list(firings), owned=list(owned))
 
 
 # --- pages --------------------------------------------------------------------------------------
