@@ -58,16 +58,16 @@ def test_a_learner_runs_a_pre_mortem_alone_without_javascript(client, login, peo
     client.post(f"/premortems/{premortem.id}/risks", data={"title": "Blind", "causes": [str(causes[2].id)]})
     tired, blind = latest().risks
     assert [c.text for c in tired.causes] == ["Night shifts"]
-    response = client.post(f"/premortems/{premortem.id}/votes", data={f"risk_{tired.id}": "2", f"risk_{blind.id}": "1"})
+    response = client.post(f"/premortems/{premortem.id}/votes",
+                           data={"risk_ids": f"{tired.id},{blind.id}", "dots-0": "2", "dots-1": "1"})
     assert response.status_code == 303
     assert client.post(f"/premortems/{premortem.id}/close").location == f"/premortems/{premortem.id}/convert"
     assert [r.forward for r in latest().risks] == [True, True]
 
-    form = {f"risk{tired.id}-prevention": "Practise before shifts", f"risk{tired.id}-tripwire": "no-rep",
-            f"risk{tired.id}-drill_id": str(drill.id), f"risk{tired.id}-threshold": "3",
-            f"risk{tired.id}-contingency": "Ten-minute reps only", f"risk{tired.id}-owner": "learner",
-            f"risk{tired.id}-due_on": "2026-03-20"}
-    assert client.post(f"/risks/{tired.id}", data=form).status_code == 303
+    assert f'href="/risks/{tired.id}/edit"' in text(client.get(f"/premortems/{premortem.id}/convert"))
+    form = {"prevention": "Practise before shifts", "tripwire": "no-rep", "drill_id": str(drill.id), "threshold": "3",
+            "contingency": "Ten-minute reps only", "owner": "learner", "due_on": "2026-03-20"}
+    assert client.post(f"/risks/{tired.id}", data=form).location == f"/risks/{blind.id}/edit"  # the next one
     goal_page = text(client.get(f"/goals/{goal_id}"))
     assert "Tripwire: no rep on Pager drill for 3 days" in goal_page
     assert "Then: Ten-minute reps only" in goal_page and "Watching" in goal_page
@@ -90,17 +90,15 @@ def test_bad_input_answers_422_with_the_text_kept(client, login, people):
 
     services.write_causes(premortem, learner, ["Night shifts"], finished=True)
     risk = services.add_risk(premortem, learner.id, "Tired", [premortem.causes[0].id])
-    response = client.post(f"/premortems/{premortem.id}/votes", data={f"risk_{risk.id}": "4"})
-    assert response.status_code == 422 and "Between 0 and 3 dots." in text(response)
+    response = client.post(f"/premortems/{premortem.id}/votes", data={"risk_ids": str(risk.id), "dots-0": "4"})
+    assert response.status_code == 422 and "You have 3 dots: take some off." in text(response)
+    assert 'value="4"' in text(response)
     services.vote(premortem, learner, {risk.id: 1})
     services.close_vote(premortem)
-    response = client.post(f"/risks/{risk.id}", data={f"risk{risk.id}-prevention": "Sleep first",
-                                                      f"risk{risk.id}-tripwire": "misses",
-                                                      f"risk{risk.id}-threshold": "2.5",
-                                                      f"risk{risk.id}-owner": "learner",
-                                                      f"risk{risk.id}-due_on": "2026-03-20"})
+    response = client.post(f"/risks/{risk.id}", data={"prevention": "Sleep first", "tripwire": "misses",
+                                                      "threshold": "2.5", "owner": "learner", "due_on": "2026-03-20"})
     assert response.status_code == 422
-    assert "Pick the drill this tripwire watches." in field_error(response, f"risk{risk.id}-drill_id")
+    assert "Pick the drill this tripwire watches." in field_error(response, "drill_id")
     assert "Write what you&#39;ll do when the tripwire fires." in text(response)
     assert "Sleep first</textarea>" in text(response)
 
@@ -130,7 +128,7 @@ def test_strangers_and_an_uninvited_coach_get_404(client, login, people, app):
     services.write_causes(premortem, learner, ["Night shifts"], finished=True)
     risk = services.add_risk(premortem, learner.id, "Tired", [premortem.causes[0].id])
     login(stranger)
-    for url in [f"/goals/{drill.goal_id}/premortems/new", f"/premortems/{premortem.id}/write",
+    for url in [f"/goals/{drill.goal_id}/premortems/new", f"/premortems/{premortem.id}/write", f"/risks/{risk.id}/edit",
                 f"/premortems/{premortem.id}/reveal", f"/premortems/{premortem.id}/vote",
                 f"/premortems/{premortem.id}/convert"]:
         assert client.get(url).status_code == 404, url
@@ -141,7 +139,8 @@ def test_strangers_and_an_uninvited_coach_get_404(client, login, people, app):
     login(coach, coach_client)
     assert coach_client.get(f"/premortems/{premortem.id}/reveal").status_code == 200  # reads along
     assert coach_client.get(f"/premortems/{premortem.id}/write").status_code == 404  # was not invited
-    assert coach_client.post(f"/premortems/{premortem.id}/votes", data={f"risk_{risk.id}": "1"}).status_code == 404
+    assert coach_client.post(f"/premortems/{premortem.id}/votes",
+                             data={"risk_ids": str(risk.id), "dots-0": "1"}).status_code == 404
     assert db.session.scalar(db.select(db.func.count()).select_from(Cause)) == 1
 
 
@@ -225,7 +224,7 @@ def test_risk_and_dots_forms(running, title, causes, dots, kind, json_values):
     fields = {"title": title, "causes": causes}
     response = submit(running, f"/premortems/{running.ids['voting']}/risks", fields, kind, json_of(fields, json_values))
     assert_answered_well(response, fields, kind, kept_text=("title",) if isinstance(title, str) else ())
-    votes = {f"risk_{running.ids['voting_risk']}": dots}
+    votes = {"risk_ids": str(running.ids["voting_risk"]), "dots-0": dots}
     assert_answered_well(submit(running, f"/premortems/{running.ids['voting']}/votes", votes, kind,
                                 json_of(votes, json_values)), votes, kind)
     for risk in db.session.scalars(db.select(Risk)):
@@ -238,10 +237,8 @@ def test_risk_and_dots_forms(running, title, causes, dots, kind, json_values):
        drill=field, threshold=field, due_on=field, kind=body_kind,
        json_values=st.lists(json_value, min_size=5, max_size=5))
 def test_convert_form(running, prevention, tripwire, drill, threshold, due_on, kind, json_values):
-    prefix = f"risk{running.ids['risk']}-"
-    fields = {prefix + "prevention": prevention, prefix + "tripwire": tripwire, prefix + "drill_id": drill,
-              prefix + "threshold": threshold, prefix + "due_on": due_on, prefix + "contingency": "Plan B",
-              prefix + "owner": "learner"}
+    fields = {"prevention": prevention, "tripwire": tripwire, "drill_id": drill, "threshold": threshold,
+              "due_on": due_on, "contingency": "Plan B", "owner": "learner"}
     response = submit(running, f"/risks/{running.ids['risk']}", fields, kind, json_of(fields, json_values))
     assert_answered_well(response, fields, kind)
     for risk in db.session.scalars(db.select(Risk).where(Risk.tripwire.is_not(None))):

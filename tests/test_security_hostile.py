@@ -169,6 +169,9 @@ NUMERIC_FIELDS = {
     ("AnswerForm", "confidence"): ("study.answer", "required"),
     ("RateForm", "rating"): ("study.rate", "required"),
     ("AskForm", "extra_reps"): ("feedback.create", "required"),  # checkboxes: no browser sends spaces
+    ("StartForm", "timer_minutes"): ("premortems.create", "required"),
+    ("StartForm", "dots"): ("premortems.create", "required"),
+    ("ConvertForm", "threshold"): ("premortems.update_risk", "optional"),  # a manual tripwire takes none
 }
 # Never a number any field takes; each gets a message beside the field.
 NOT_NUMBERS = ("9" * 309, "-" + "9" * 400, "9" * 5000, str(2**63), "99999999999999999999999", "1e309", "NaN", "inf")

@@ -3,8 +3,17 @@ mitigation."""
 
 from datetime import date, timedelta
 
-from wtforms import DateField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
+from wtforms import (
+    DateField,
+    FieldList,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from failforward.database import as_id
@@ -89,21 +98,34 @@ class RiskForm(Form):
 
 
 class VoteForm(Form):
-    """Dots on risks: one number per risk (fields `risk_<id>` added for the pre-mortem's risks)."""
+    """Dots on risks: one number a risk, in the order of `risk_ids` (the risks shown when the form was drawn)."""
+
+    risk_ids = HiddenField(validators=[Optional(), Regexp(r"^[0-9]{1,10}(,[0-9]{1,10}){0,49}$")])
+    dots = FieldList(WholeNumberField("Dots", validators=[Optional(), NumberRange(0, 10, "Between 0 and 10 dots.")]),
+                     max_entries=50)
+
+    def label_with(self, risks) -> "VoteForm":
+        """Each number labelled with its risk's title."""
+        titles = {risk.id: risk.title for risk in risks}
+        for entry, risk_id in zip(self.dots.entries, self.ids(), strict=False):
+            entry.label.text = titles.get(risk_id, "Dots")
+        return self
+
+    def ids(self) -> list[int]:
+        return [int(part) for part in (self.risk_ids.data or "").split(",") if part]
+
+    def pairs(self) -> list[tuple]:
+        """Each number with the id of the risk it is for."""
+        return list(zip(self.dots.entries, self.ids(), strict=False))
 
     def dots_by_risk(self) -> dict[int, int]:
-        return {int(f.name.removeprefix("risk_")): f.data or 0 for f in self if f.name.startswith("risk_")}
+        return {risk_id: entry.data or 0 for risk_id, entry in zip(self.ids(), self.dots.entries, strict=False)}
 
 
-def vote_form(risks, dots: int, mine: dict[int, int], **kwargs) -> VoteForm:
+def vote_form(risks, mine: dict[int, int], **kwargs) -> VoteForm:
     """The dots form for these risks, prefilled with the voter's dots."""
-    class Dots(VoteForm):
-        pass
-
-    for risk in risks:
-        setattr(Dots, f"risk_{risk.id}", WholeNumberField(risk.title, validators=[
-            Optional(), NumberRange(0, dots, f"Between 0 and {dots} dots.")]))
-    return Dots(data={f"risk_{risk_id}": n for risk_id, n in mine.items()}, **kwargs)
+    data = {"risk_ids": ",".join(str(risk.id) for risk in risks), "dots": [mine.get(risk.id) for risk in risks]}
+    return VoteForm(data=data, **kwargs).label_with(risks)
 
 
 class ConvertForm(Form):

@@ -8,7 +8,15 @@ from failforward.calendar import today_for
 from failforward.forms import ConfirmForm
 from failforward.goals.services import drills_of, own_goal_or_404
 from failforward.premortems import services
-from failforward.premortems.forms import CausesForm, ConvertForm, RiskForm, StartForm, cause_lines, vote_form
+from failforward.premortems.forms import (
+    CausesForm,
+    ConvertForm,
+    RiskForm,
+    StartForm,
+    VoteForm,
+    cause_lines,
+    vote_form,
+)
 from failforward.premortems.models import Risk
 from failforward.premortems.services import PreMortemError
 from failforward.web import done, invalid, render
@@ -98,7 +106,8 @@ def _vote_forms(premortem, risk_form=None, dots_form=None) -> dict:
     """The two forms of the vote screen: a new risk from ticked causes, and the viewer's dots."""
     mine = {risk.id: v.dots for risk in premortem.risks for v in risk.votes if v.voter_id == current_user.id}
     return {"risk_form": risk_form or RiskForm(formdata=None, causes=premortem.causes),
-            "dots_form": dots_form or vote_form(premortem.risks, premortem.dots, mine, formdata=None)}
+            "dots_form": dots_form or vote_form(sorted(premortem.risks, key=lambda r: (-r.dots, r.id)), mine,
+                                                formdata=None)}
 
 
 @bp.get("/premortems/<int:premortem_id>/vote")
@@ -129,7 +138,7 @@ def create_risk(premortem_id: int):
 def save_votes(premortem_id: int):
     """Put your dots on the risks (at most your number of dots)."""
     premortem = services.joined_premortem_or_404(current_user, premortem_id)
-    form = vote_form(premortem.risks, premortem.dots, {})
+    form = VoteForm().label_with(premortem.risks)
     if not form.validate_on_submit():
         return _step_refused("vote", premortem, form, **_vote_forms(premortem, dots_form=form))
     try:
@@ -154,41 +163,46 @@ def close(premortem_id: int):
 
 
 def convert_form(risk: Risk, formdata: bool = False) -> ConvertForm:
-    """A top risk's mitigation form, prefixed by its id (several share the convert screen)."""
-    goal = risk.premortem.goal
+    """A top risk's mitigation form, filled from what was saved (or from the request)."""
     data = {name: getattr(risk, name) for name in ("prevention", "contingency", "owner", "due_on", "tripwire",
                                                    "threshold")}
     data["drill_id"] = str(risk.drill_id or "")
-    return ConvertForm(prefix=f"risk{risk.id}", drills=drills_of(goal), today=today_for(risk.premortem.learner),
+    return ConvertForm(drills=drills_of(risk.premortem.goal), today=today_for(risk.premortem.learner),
                        **({} if formdata else {"formdata": None, "data": data}))
-
-
-@bp.app_template_global("convert_form")
-def _convert_form_global(risk: Risk) -> ConvertForm:
-    return convert_form(risk)
 
 
 @bp.get("/premortems/<int:premortem_id>/convert")
 @login_required
 def convert(premortem_id: int):
-    """Step 5, convert: for each top risk a prevention step, a tripwire, a contingency plan, an owner, a date."""
-    return _step("convert", services.own_premortem_or_404(current_user, premortem_id), forms={})
+    """Step 5, convert: the top risks, each to turn into a prevention step, a tripwire and a contingency plan."""
+    return _step("convert", services.own_premortem_or_404(current_user, premortem_id))
+
+
+@bp.get("/risks/<int:risk_id>/edit")
+@login_required
+def edit_risk(risk_id: int):
+    """One top risk's mitigation: prevention step, tripwire, contingency plan, owner and date."""
+    risk = services.own_risk_or_404(current_user, risk_id)
+    return _step("risk", risk.premortem, risk=risk, form=convert_form(risk))
 
 
 @bp.post("/risks/<int:risk_id>")
 @login_required
 def update_risk(risk_id: int):
-    """Save one top risk's mitigation."""
+    """Save one top risk's mitigation, then go on to the next top risk still to convert."""
     risk = services.own_risk_or_404(current_user, risk_id)
     form = convert_form(risk, formdata=True)
     if not form.validate_on_submit():
-        return _step_refused("convert", risk.premortem, form, forms={risk.id: form})
+        return _step_refused("risk", risk.premortem, form, risk=risk)
     try:
         services.convert(risk, form.fields_dict())
     except PreMortemError as error:
-        return _step_refused("convert", risk.premortem, form, error, forms={risk.id: form})
-    return done(url_for("premortems.convert", premortem_id=risk.premortem_id) + f"#risk-{risk.id}",
-                flash=f"Saved: {risk.title}.")
+        return _step_refused("risk", risk.premortem, form, error, risk=risk)
+    following = services.next_to_convert(risk.premortem)
+    if following is not None:
+        return done(url_for("premortems.edit_risk", risk_id=following.id), flash=f"Saved: {risk.title}. Next one.")
+    return done(url_for("home.goal", goal_id=risk.premortem.goal_id) + "#premortems",
+                flash="Saved. Every top risk has its tripwire now: the app watches them.")
 
 
 @bp.post("/risks/<int:risk_id>/prevented")

@@ -224,6 +224,11 @@ def convert(risk: Risk, fields: dict) -> Risk:
     return risk
 
 
+def next_to_convert(premortem: PreMortem) -> Risk | None:
+    """The first top risk without its mitigation yet."""
+    return next((risk for risk in premortem.risks if risk.forward and not risk.converted), None)
+
+
 def set_prevented(risk: Risk) -> None:
     """Mark the prevention step done (once)."""
     if risk.prevented_at is None:
