@@ -111,12 +111,14 @@ def test_the_invited_coach_writes_votes_and_sees_the_others_causes_only_after_th
     client.post(f"/premortems/{premortem.id}/causes", data={"causes": "Night shifts", "action": "finish"})
     coach_client = app.test_client()
     login(coach, coach_client)
+    assert "Pre-mortems you're invited to" in text(coach_client.get("/"))
     assert "Write your causes" in text(coach_client.get(f"/goals/{drill.goal_id}"))
     assert "Night shifts" not in text(coach_client.get(f"/premortems/{premortem.id}/reveal"))
     assert "Night shifts" not in text(coach_client.get(f"/premortems/{premortem.id}/write"))
     coach_client.post(f"/premortems/{premortem.id}/causes", data={"causes": "Coach is away", "action": "finish"})
     reveal = text(coach_client.get(f"/premortems/{premortem.id}/reveal"))
     assert "Night shifts" in reveal and "Coach is away" in reveal
+    assert "invited to" not in text(coach_client.get("/"))
     assert {c.author_id for c in latest().causes} == {learner.id, coach.id}
     assert coach_client.post(f"/premortems/{premortem.id}/close").status_code == 404  # only the owner steers
     assert coach_client.get(f"/premortems/{premortem.id}/convert").status_code == 404

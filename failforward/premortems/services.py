@@ -370,10 +370,11 @@ def firings_since(learner: User, moment: datetime) -> list[TripwireFiring]:
 
 @dataclass(frozen=True)
 class HomeCard:
-    """The home page's pre-mortem card: a learner's tripwires that fired and stand (each with its contingency),
-    and the open risks a coach owns in their learners' pre-mortems."""
+    """The home page's pre-mortem cards: a learner's tripwires that fired and stand (each with its contingency);
+    for a coach, the pre-mortems they are invited to write in, and the open risks they own."""
 
     firings: list[TripwireFiring]
+    invited: list[PreMortem]
     owned: list[Risk]
 
 
@@ -390,7 +391,11 @@ def home_card(person: User) -> HomeCard:
                               Risk.learner_id.in_(coached))
         .order_by(Risk.due_on, Risk.id).limit(10)
         .options(db.joinedload(Risk.premortem).joinedload(PreMortem.goal).joinedload(Goal.learner)))
-    return HomeCard(firings=list(firings), owned=list(owned))
+    invited = db.session.scalars(
+        db.select(PreMortem).where(PreMortem.coach_id == person.id, PreMortem.coach_done_at.is_(None),
+                                   PreMortem.revealed_at.is_(None), PreMortem.learner_id.in_(coached))
+        .order_by(PreMortem.created_at).limit(10).options(db.joinedload(PreMortem.goal).joinedload(Goal.learner)))
+    return HomeCard(firings=list(firings), invited=list(invited), owned=list(owned))
 
 
 # --- pages --------------------------------------------------------------------------------------
