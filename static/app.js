@@ -92,3 +92,20 @@ document.addEventListener("DOMContentLoaded", () => {
     const tick = setInterval(() => { if (!step()) clearInterval(tick); }, 250);
   });
 });
+
+// A pre-mortem's silent write: a countdown that only guides (typing goes on after it ends).
+// Without this, the page says how many minutes to take.
+document.addEventListener("DOMContentLoaded", () => {
+  const timer = document.querySelector("[data-countdown]");
+  if (!timer) return;
+  const ends = Date.now() + Number(timer.dataset.countdown) * 1000;
+  const show = () => {
+    const left = Math.max(0, Math.round((ends - Date.now()) / 1000));
+    timer.textContent = left > 0
+      ? `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} left`
+      : "Time is up. Finish your line, then press “I'm done”.";
+    return left;
+  };
+  show();
+  const tick = setInterval(() => { if (show() === 0) clearInterval(tick); }, 1000);
+});

@@ -17,6 +17,7 @@ from failforward.extensions import db
 from failforward.feedback import services as feedback
 from failforward.ledger.models import Rep
 from failforward.lessons import services as lessons
+from failforward.premortems import services as premortems
 from failforward.reflection import services as reflection
 from failforward.study import answering
 from failforward.study import services as study
@@ -63,6 +64,13 @@ def world(clock, learner, coach, make_user):
         "scope_pct": 10, "timebox_days": 7, "starts_on": NOW.date(), "undo_plan": "Skip it", "undo_speed": "at once",
         "next_if_inconclusive": ""}, None, "cycle-1")
     cycles.add_note(coach, cycle, "comment", "Try it twice a day.")
+    premortem = premortems.start(learner, drill.goal, 6, 3, coach.id)
+    premortems.write_causes(premortem, learner, ["Skipped the warm-up", "Pager fatigue"], finished=True)
+    premortems.write_causes(premortem, coach, ["No runbook for the new alerts"], finished=True)
+    premortems.reveal(premortem)
+    risk = premortems.add_risk(premortem, learner.id, "Tired on call", [c.id for c in premortem.causes[:2]])
+    premortems.vote(premortem, learner, {risk.id: 2})
+    premortems.vote(premortem, coach, {risk.id: 1})
     deck = study.create_deck(learner, learner, "Chords", "")
     item = study.create_item(learner, deck, {"prompt": "C major", "answer": "C E G"})
     answering.answer(learner, item, "C E G", 4)
@@ -88,6 +96,9 @@ def test_a_learners_archive_holds_every_record_they_own(app, world):
     assert len(records["coaching_links"]) == 1
     assert [c["change"] for c in records["cycles"]] == ["Read first"]
     assert [n["body"] for n in records["cycle_notes"]] == ["Try it twice a day."]
+    assert [r["title"] for r in records["risks"]] == ["Tired on call"] and len(records["risk_votes"]) == 2
+    assert [c["text"] for c in records["causes"]] == ["Skipped the warm-up", "Pager fatigue",
+                                                      "No runbook for the new alerts"]
     # The CSVs carry the same records, and the schema travels with them.
     assert [row["note"] for row in tables["reps"]] == ["rep 0", "rep 1", "rep 2"]
     assert set(tables) == set(records)
@@ -186,7 +197,8 @@ def comparable(document: dict) -> dict:
     """An export's records without what an import renumbers (ids, owners, other people)."""
     renumbered = {"id", "learner_id", "user_id", "goal_id", "drill_id", "rep_id", "request_id", "lesson_id",
                   "tag_id", "deck_id", "item_id", "reflection_id", "routine_id", "feedback_request_id",
-                  "follow_up_of_id", "author_id", "created_by_id", "cycle_id", "previous_id", "harm_goal_id"}
+                  "follow_up_of_id", "author_id", "created_by_id", "cycle_id", "previous_id", "harm_goal_id",
+                  "premortem_id", "risk_id", "coach_id", "voter_id"}
     kept = {kind.name for kind in services.KINDS if not kind.kept_out}
     return {name: [{k: v for k, v in row.items() if k not in renumbered} for row in rows]
             for name, rows in document["records"].items() if name in kept}
@@ -197,16 +209,24 @@ def test_a_dry_run_saves_nothing_and_the_import_brings_every_record_across(app, 
     document = unpack(archive_of(world["learner"]))[0]
     before = unpack(archive_of(robin))[0]["records"]
     report = importing.import_archive(robin, document, dry_run=True)
-    assert report.added == sum(len(document["records"][k.name]) for k in services.KINDS if not k.kept_out)
+    # Everything but Casey's vote, which only Casey's account can hold.
+    assert report.added == sum(len(document["records"][k.name]) for k in services.KINDS if not k.kept_out) - 1
     assert report.refused == 0 and not report.written
     assert unpack(archive_of(robin))[0]["records"] == before  # nothing was written
 
     written = importing.import_archive(robin, document, dry_run=False)
     assert written.added == report.added and written.written
-    assert comparable(unpack(archive_of(robin))[0]) == comparable(document)
-    # The coach's answer came across without its author: Casey is not Robin's to name.
-    assert written.links_dropped >= 1
-    assert [m["author_id"] for m in unpack(archive_of(robin))[0]["records"]["feedback_messages"]] == [None]
+    theirs, ours = comparable(unpack(archive_of(robin))[0]), comparable(document)
+    assert [v["dots"] for v in ours.pop("risk_votes")] == [2, 1]
+    assert [v["dots"] for v in theirs.pop("risk_votes")] == [2]
+    assert theirs == ours
+    # The coach's answer came across without its author: Casey is not Robin's to name. Casey's vote is
+    # Casey's own, so it stays out; Casey's cause comes in without its author.
+    assert written.links_dropped >= 3
+    robins = unpack(archive_of(robin))[0]["records"]
+    assert [m["author_id"] for m in robins["feedback_messages"]] == [None]
+    assert [v["dots"] for v in robins["risk_votes"]] == [2]
+    assert [c["author_id"] for c in robins["causes"]] == [robin.id, robin.id, None]
 
 
 def test_importing_the_same_archive_again_adds_nothing(app, world, make_user):

@@ -11,7 +11,9 @@ from failforward import database
 from failforward.extensions import db
 from failforward.feedback.models import FeedbackMessage, FeedbackRequest
 from failforward.ledger.models import Rep
+from failforward.premortems import services as premortems
 from tests.factories import link, make_drill, make_goal
+from tests.premortem_world import converted
 
 NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)  # a Wednesday afternoon
 EVERY = timedelta(hours=8)
@@ -66,7 +68,18 @@ def people(clock, make_user):
         drills[learner.id] = [make_drill(first, name="Pager drill"), make_drill(first, name="Triage drill"),
                               make_drill(second, name="Note drill")]
     clock.set(NOW)
+    add_premortem(learners[0], drills[learners[0].id][0])
     return coach, learners, drills
+
+
+def add_premortem(learner, drill) -> None:
+    """A pre-mortem on the drill's goal run to the end: two top risks, one with a tripwire that fired (it shows on
+    the goal page and on home)."""
+    fired, watched = converted(learner, drill.goal, ["Night shifts", "No feedback"])
+    for risk, tripwire in ((fired, "manual"), (watched, "no-rep")):
+        premortems.convert(risk, {"prevention": "Practise first", "contingency": "Short reps", "owner": "learner",
+                                  "due_on": NOW.date(), "tripwire": tripwire, "drill_id": drill.id, "threshold": 3})
+    premortems.trigger(fired)
 
 
 def measure(app, login, coach, learner) -> dict[str, int]:

@@ -175,6 +175,9 @@ NUMERIC_FIELDS = {
     ("RuleForm", "min_reps"): ("cycles.update_rule", "required"),
     ("PlanForm", "scope_pct"): ("cycles.create", "required"),
     ("PlanForm", "timebox_days"): ("cycles.create", "required"),
+    ("StartForm", "timer_minutes"): ("premortems.create", "required"),
+    ("StartForm", "dots"): ("premortems.create", "required"),
+    ("ConvertForm", "threshold"): ("premortems.update_risk", "optional"),  # a manual tripwire takes none
 }
 # Never a number any field takes; each gets a message beside the field.
 NOT_NUMBERS = ("9" * 309, "-" + "9" * 400, "9" * 5000, str(2**63), "99999999999999999999999", "1e309", "NaN", "inf")

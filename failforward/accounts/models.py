@@ -97,6 +97,7 @@ OPTIONAL_KINDS = {
     "weekly-checkin": "My weekly check-in",
     "check-30": "30-day checks: did the change work?",
     "cycle-ended": "A small test (PDSA cycle) ended: what the rule says",
+    "tripwire": "A tripwire from a pre-mortem fired",
 }
 OFF_BY_DEFAULT = frozenset({"feedback-digest"})
 

@@ -27,6 +27,10 @@ MAX_ARCHIVE_JSON = 500 * 1024 * 1024  # the largest failforward.json read, unpac
 SHOWN_REFUSALS = 100  # refusals listed line by line; the rest are counted
 
 
+class _LeftOut(Exception):
+    """A record that only another person's account can hold (their vote, say): left out, and said so."""
+
+
 class ArchiveError(ValueError):
     """The upload is not an archive this instance can read; the message says why, for a person."""
 
@@ -168,6 +172,8 @@ class _Importer:
             elif name in kind.people and value is not None:
                 if value == self.exporter:
                     value = self.person.id
+                elif not column.nullable:
+                    raise _LeftOut
                 else:
                     value, dropped = None, dropped + 1
             row[name] = _cell(column, value)
@@ -188,6 +194,9 @@ class _Importer:
         for line, record in enumerate(rows, start=1):
             try:
                 row, dropped = self._row(kind, record)
+            except _LeftOut:
+                report.links_dropped += 1
+                continue
             except (ValueError, TypeError) as error:
                 self.report.refuse(report, line, str(error))
                 continue

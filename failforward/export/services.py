@@ -30,6 +30,7 @@ from failforward.feedback.models import FeedbackMessage, FeedbackRequest, reques
 from failforward.goals.models import Drill, Goal
 from failforward.ledger.models import Rep
 from failforward.lessons.models import Lesson, LessonCheck, LessonComment, LessonTag, lesson_tags
+from failforward.premortems.models import Cause, PreMortem, Risk, RiskVote, TripwireFiring
 from failforward.reflection.models import OwnPrompt, RecoveryRoutine, Reflection
 from failforward.study.models import Deck, StudyItem, StudyReview, StudySettings
 
@@ -74,6 +75,10 @@ def _requests_of(pid: int):
     return select(FeedbackRequest.id).where(FeedbackRequest.learner_id == pid)
 
 
+def _premortems_of(pid: int):
+    return select(PreMortem.id).where(PreMortem.learner_id == pid)
+
+
 def _cycles_of(pid: int):
     return select(Cycle.id).where(Cycle.learner_id == pid)
 
@@ -107,6 +112,18 @@ KINDS: tuple[Kind, ...] = (
     Kind("cycle_notes", _table(CycleNote),
          lambda pid: or_(CycleNote.cycle_id.in_(_cycles_of(pid)), CycleNote.author_id == pid),
          refs={"cycle_id": "cycles"}, people=("author_id",), key=("cycle_id", "created_at", "body")),
+    Kind("pre_mortems", _table(PreMortem), lambda pid: PreMortem.learner_id == pid, owner="learner_id",
+         refs={"goal_id": "goals"}, people=("coach_id",), key=("goal_id", "created_at")),
+    Kind("risks", _table(Risk), lambda pid: Risk.learner_id == pid, owner="learner_id",
+         refs={"premortem_id": "pre_mortems", "drill_id": "drills"}, key=("premortem_id", "title")),
+    Kind("causes", _table(Cause),
+         lambda pid: or_(Cause.premortem_id.in_(_premortems_of(pid)), Cause.author_id == pid),
+         refs={"premortem_id": "pre_mortems", "risk_id": "risks"}, people=("author_id",), key=("premortem_id", "text")),
+    Kind("risk_votes", _table(RiskVote),
+         lambda pid: or_(RiskVote.risk_id.in_(select(Risk.id).where(Risk.learner_id == pid)), RiskVote.voter_id == pid),
+         refs={"risk_id": "risks"}, people=("voter_id",), key=("risk_id", "voter_id")),
+    Kind("tripwire_firings", _table(TripwireFiring), lambda pid: TripwireFiring.learner_id == pid,
+         owner="learner_id", refs={"risk_id": "risks"}, key=("risk_id", "fired_at")),
     Kind("feedback_requests", _table(FeedbackRequest), lambda pid: FeedbackRequest.learner_id == pid,
          owner="learner_id", refs={"rep_id": "reps"}, key=("rep_id", "created_at")),
     Kind("feedback_request_reps", request_reps, lambda pid: request_reps.c.request_id.in_(_requests_of(pid)),

@@ -18,8 +18,11 @@ from failforward.extensions import db
 from failforward.feedback.models import FeedbackMessage, FeedbackRequest, request_reps, waiting
 from failforward.goals.models import Drill, Goal
 from failforward.ledger.models import Rep
+from failforward.mail.models import OutboxMessage
 from failforward.mail.services import quiet_until
 from failforward.once import repeated
+from failforward.premortems.models import TripwireFiring
+from failforward.premortems.services import firings_since
 from failforward.web import absolute_url
 
 LATENCY_WINDOW = timedelta(weeks=4)
@@ -295,8 +298,17 @@ def create_due_reminders() -> int:
     return len(overdue) + create_due_digests(now)
 
 
+def _firings_since_last_digest(coach: User, now) -> list[tuple[User, TripwireFiring]]:
+    """The tripwires of the coach's learners that fired since their last digest (or in the last day)."""
+    last = db.session.scalar(db.select(db.func.max(OutboxMessage.created_at)).where(
+        OutboxMessage.key.startswith(f"feedback-digest:{coach.id}:")))
+    since = last or now - timedelta(days=1)
+    return [(link.learner, firing) for link in roster(coach) for firing in firings_since(link.learner, since)]
+
+
 def create_due_digests(now) -> int:
-    """At 08:00 in each digest coach's zone, one email listing their open requests (if any)."""
+    """At 08:00 in each digest coach's zone, one email listing their open requests and the tripwires their
+    learners' pre-mortems fired since the last digest (if any of either)."""
     coaches = list(db.session.scalars(
         db.select(User).join(EmailSwitch, EmailSwitch.user_id == User.id)
         .where(EmailSwitch.kind == "feedback-digest", EmailSwitch.enabled.is_(True))))
@@ -309,9 +321,13 @@ def create_due_digests(now) -> int:
         if local.hour < DIGEST_HOUR or quiet_until(now, zone) is not None:
             continue
         waiting = queue(coach)
-        if waiting and notify(coach, "feedback-digest", f"feedback-digest:{coach.id}:{local.date().isoformat()}",
-                              f"{len(waiting)} feedback request{'s' if len(waiting) != 1 else ''} waiting",
-                              "feedback_digest", requests=waiting, url=absolute_url("feedback.queue")):
+        fired = _firings_since_last_digest(coach, now)
+        subject = (f"{len(waiting)} feedback request{'s' if len(waiting) != 1 else ''} waiting" if waiting
+                   else f"{len(fired)} tripwire{'s' if len(fired) != 1 else ''} fired")
+        if (waiting or fired) and notify(coach, "feedback-digest",
+                                         f"feedback-digest:{coach.id}:{local.date().isoformat()}", subject,
+                                         "feedback_digest", requests=waiting, firings=fired,
+                                         url=absolute_url("feedback.queue")):
             sent += 1
     db.session.commit()
     return sent

@@ -18,12 +18,14 @@ from failforward.ledger.models import Rep
 from failforward.ledger.progress import Chart, Progress
 from failforward.lessons import services as lessons
 from failforward.lessons.models import Lesson
+from failforward.premortems import services as premortems
+from failforward.premortems.models import PreMortem
 
 
 @dataclass(frozen=True)
 class HomePage:
-    """The quick-log card, the active goals with where each rule stands, the 30-day checks due, and the
-    person's coaches and learners."""
+    """The quick-log card, the active goals with where each rule stands, the 30-day checks due, the
+    person's coaches and learners, and the pre-mortem card (tripwires that fired, risks a coach owns)."""
 
     card: ledger.QuickLog
     goals: list[Goal]
@@ -32,6 +34,7 @@ class HomePage:
     coaches: list[CoachingLink]
     roster: list[CoachingLink]
     ended_cycles: list[Cycle]
+    premortems: premortems.HomeCard
 
 
 def home_page(person: User, wanted_drill: int | None = None) -> HomePage:
@@ -40,13 +43,14 @@ def home_page(person: User, wanted_drill: int | None = None) -> HomePage:
     return HomePage(card=ledger.quick_log(person, wanted_drill), goals=active,
                     progress=ledger.goal_progress(active, zone_of(person), ledger.STATUS_WEEKS),
                     checks=lessons.due_checks(person), coaches=coaching.coaches_of(person),
-                    roster=coaching.roster(person), ended_cycles=cycles.ended_cycles(person))
+                    roster=coaching.roster(person), ended_cycles=cycles.ended_cycles(person),
+                    premortems=premortems.home_card(person))
 
 
 @dataclass(frozen=True)
 class GoalPage:
     """A goal with where its rule stands, the weekly chart, its drills (archived ones too) and its
-    latest reps; `mine` when the viewer is the learner (a coach reads)."""
+    latest reps, its pre-mortems; `mine` when the viewer is the learner (a coach reads)."""
 
     goal: Goal
     state: Progress
@@ -55,6 +59,7 @@ class GoalPage:
     reps: list[Rep]
     mine: bool
     cycles: list[ChainLink]
+    premortems: list[PreMortem]
 
 
 def goal_page(viewer: User, goal: Goal) -> GoalPage:
@@ -63,4 +68,5 @@ def goal_page(viewer: User, goal: Goal) -> GoalPage:
     return GoalPage(goal=goal, state=state,
                     chart=progress.chart(state.weeks, goal.target, goal.baseline, goal.direction),
                     drills=goals.drills_of(goal, include_archived=True), reps=ledger.recent_reps(goal),
-                    mine=goal.learner_id == viewer.id, cycles=cycles.cycles_of_goal(goal))
+                    mine=goal.learner_id == viewer.id, cycles=cycles.cycles_of_goal(goal),
+                    premortems=premortems.premortems_of_goal(goal))
