@@ -143,6 +143,28 @@ def local_time(moment: datetime | None, fmt: str = "%a %-d %b %Y, %H:%M") -> str
     return moment.astimezone(zone).strftime(fmt)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
+def duration(hours: float | None) -> str:
+    """A length of time as people say it: "under a minute", "25 minutes", "2 hours 30 minutes",
+    "17 hours", "4 days"."""
+    if hours is None:
+        return ""
+    minutes = round(hours * 60)
+    if minutes < 1:
+        return "under a minute"
+    if minutes < 60:
+        return _count(minutes, "minute")
+    if minutes < 180:
+        whole, rest = divmod(minutes, 60)
+        return _count(whole, "hour") + (f" {_count(rest, 'minute')}" if rest else "")
+    if hours < 47.5:
+        return f"{round(hours)} hours"
+    return f"{round(hours / 24)} days"
+
+
 def _check_csrf() -> None:
     """Check the CSRF token of every POST up front; each form then reports a failure itself."""
     if request.method == "POST":
@@ -226,5 +248,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(LinkError, _link_error)
     app.register_error_handler(Exception, _server_error)
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["duration"] = duration
     app.jinja_env.globals["wants_fragment"] = wants_fragment
     app.jinja_env.globals["menu"] = menu

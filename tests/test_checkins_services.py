@@ -268,7 +268,7 @@ def test_the_email_sums_up_last_week_and_asks_three_questions(app, clock, inbox,
     assert "Hello Lee Learner," in body
     assert "Practice: 3 reps of 7 planned, 36 minutes of 50 planned." in body
     assert "- Answer pages faster: 2 of 3 weeks held" in body
-    assert "Feedback: 1 answer received, after 3.0 h." in body
+    assert "Feedback: 1 answer received, after 3 hours." in body
     for question in ("1. What went well?", "2. What failed, or nearly did?", "3. What will you try next week?"):
         assert question in body
 

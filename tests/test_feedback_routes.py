@@ -9,6 +9,7 @@ from failforward.coaching import services as coaching
 from failforward.extensions import db
 from failforward.feedback import services
 from failforward.feedback.models import FeedbackMessage, FeedbackRequest
+from failforward.web import duration
 from tests.factories import count, field_error, link, log, make_drill, make_goal, text, without_csrf_token
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -55,7 +56,8 @@ def test_asking_for_feedback_from_the_ledger(client, login, learner, drill, the_
     shown = text(client.get(f"/feedback/{feedback.id}"))
     assert "Was the order right? 🤔" in shown and "No answer yet." in shown and "Sent to your coach." in shown
     ledger = text(client.get("/ledger"))
-    assert "Feedback requested, waiting 2.0 h" in ledger
+    assert "Feedback asked for under a minute ago" in ledger
+    assert "Asked under a minute ago, 2 hours after your practice; no answer yet" in shown
     assert f'href="/reps/{rep.id}/feedback/new"' not in ledger
 
 
@@ -145,7 +147,7 @@ def test_answering_inline_with_htmx_replaces_the_item_and_empties_the_queue(htmx
     assert response.status_code == 200
     body = text(response)
     assert body.lstrip().startswith(f'<li id="request-{feedback.id}" class="card request request--done"')
-    assert "Feedback sent to Lee Learner (3.0 h after the practice)." in body
+    assert "Feedback sent to Lee Learner (3 hours after the practice)." in body
     assert "<html" not in body
     queue = text(browser.get("/queue", headers={"HX-Request": "", "HX-Target": ""}))
     assert f'id="request-{feedback.id}"' not in queue and "Nothing waiting." in queue
@@ -181,11 +183,11 @@ def test_the_learner_sees_the_answer_on_the_request_and_under_the_rep(app, login
     browser = browser_for(app, login, learner)
     page = text(browser.get(f"/feedback/{feedback.id}"))
     assert "Acknowledge within a minute, then triage." in page and "Casey Coach" in page
-    assert "First answer 5.0 h after the practice" in page
+    assert "Answered 5 hours after your practice, 5 hours after you asked" in page
     ledger = text(browser.get("/ledger"))
     row = ledger[ledger.index(f'id="rep-{feedback.rep_id}"'):]
     row = row[:row.index("</li>")]
-    assert "Feedback received after 5.0 h" in row
+    assert "Feedback 5 hours after the practice" in row
     assert "Acknowledge within a minute, then triage." in row
     assert "Acknowledge within a minute, then triage." in text(browser.get("/feedback"))
 
@@ -207,8 +209,9 @@ def test_helpful_and_follow_up(app, login, clock, coach, learner, feedback):
     coach_browser = browser_for(app, login, coach)
     queue = text(coach_browser.get("/queue"))
     assert f'id="request-{feedback.id}"' in queue and "follow-up" in queue and "Which checklist?" in queue
-    assert "First answer 2.0 h after the practice" in text(browser.get(f"/feedback/{feedback.id}"))
-    assert "answered after 2.0 h" in text(browser.get("/feedback"))
+    page = text(browser.get(f"/feedback/{feedback.id}"))
+    assert "Answered 2 hours after your practice, 2 hours after you asked" in page
+    assert "Answered 2 hours after your practice" in text(browser.get("/feedback"))
 
 
 def test_latency_figures_for_the_learner_and_per_learner_for_the_coach(app, login, clock, make_user, coach, learner,
@@ -225,18 +228,18 @@ def test_latency_figures_for_the_learner_and_per_learner_for_the_coach(app, logi
 
     clock.set(at(73))
     mine = text(browser_for(app, login, learner).get("/feedback"))
-    assert re.search(r"<dt>Median</dt><dd>3.0 h</dd>", mine)  # 1, 2, 4, 30 hours
+    assert "<dt>Median</dt><dd>3 hours</dd>" in mine  # 1, 2, 4, 30 hours
     assert "<dt>Answered late</dt><dd>1 of 4</dd>" in mine
-    assert "waiting 1.0 h so far" in mine
+    assert "Asked 1 hour ago, 1 hour after your practice; no answer yet" in mine
 
     clock.set(at(72 + 50))  # the open request has waited 50 hours: it now counts as late, and slow
     mine = text(browser_for(app, login, learner).get("/feedback"))
-    assert "<dt>Median</dt><dd>17.0 h</dd>" in mine and "<dt>Answered late</dt><dd>2 of 4</dd>" in mine
-    assert "(overdue)" in mine
+    assert "<dt>Median</dt><dd>17 hours</dd>" in mine and "<dt>Answered late</dt><dd>2 of 4</dd>" in mine
+    assert '<span class="badge badge--miss">overdue</span>' in mine
 
     queue = text(browser_for(app, login, coach).get("/queue"))
     row = queue[queue.index("Lee Learner</a></td>"):]
-    assert re.match(r"Lee Learner</a></td>\s*<td>17.0 h</td><td>[\d.]+ h</td>\s*<td>2 of 4</td>", row)
+    assert re.match(r"Lee Learner</a></td>\s*<td>17 hours</td><td>[^<]+</td>\s*<td>2 of 4</td>", row)
     assert "no requests" in queue[queue.index("Quinn Quiet"):]
 
 
@@ -285,3 +288,21 @@ def test_the_learner_cannot_answer_their_own_request(app, login, learner, feedba
     browser = browser_for(app, login, learner)
     assert browser.post(f"/feedback/{feedback.id}/answer", data={"body": "Great job, me"}).status_code == 404
     assert count(FeedbackMessage) == 0
+
+
+@pytest.mark.parametrize(("hours", "said"), [
+    (0.001, "under a minute"), (1 / 60, "1 minute"), (0.5, "30 minutes"), (1, "1 hour"), (2.5, "2 hours 30 minutes"),
+    (2 + 1 / 60, "2 hours 1 minute"), (3, "3 hours"), (17.4, "17 hours"), (47, "47 hours"), (100, "4 days"),
+])
+def test_durations_read_as_people_say_them(hours, said):
+    assert duration(hours) == said
+
+
+def test_an_answer_after_the_due_time_is_marked_late_on_the_learners_side(app, login, clock, coach, learner,
+                                                                        feedback):
+    """Issue 11: "Asked today, answered after 100.0 h" read as a contradiction, and a late answer looked on time."""
+    clock.set(at(100))
+    services.answer(coach, feedback, "Sorry for the wait.")
+    page = text(browser_for(app, login, learner).get(f"/feedback/{feedback.id}"))
+    assert "Answered 4 days after your practice, 4 days after you asked" in page
+    assert '<span class="badge badge--miss">late</span>' in page

@@ -60,8 +60,17 @@ class FeedbackRequest(db.Model):
         return ((self.answered_at or clock.now()) - self.practised_at).total_seconds() / 3600
 
     @property
+    def asked_hours(self) -> float:
+        """Hours from asking to the first answer, or to now while unanswered."""
+        return ((self.answered_at or clock.now()) - self.created_at).total_seconds() / 3600
+
+    @property
     def overdue(self) -> bool:
         return self.answered_at is None and clock.now() > self.due_at
+
+    @property
+    def answered_late(self) -> bool:
+        return self.answered_at is not None and self.answered_at > self.due_at
 
 
 def waiting():

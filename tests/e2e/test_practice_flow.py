@@ -139,8 +139,8 @@ def test_learner_logs_reps_asks_for_feedback_and_sees_the_coachs_answer_and_late
     item.get_by_label("Your feedback").fill("Yes. Next time, say the first step out loud before you act.")
     item.get_by_role("button", name="Send feedback").click()
     if js:
-        expect(coach.get_by_role("status").filter(has_text="Feedback sent to Lee Learner (2.5 h after the practice).")
-               ).to_be_visible()
+        expect(coach.get_by_role("status").filter(
+            has_text="Feedback sent to Lee Learner (2 hours 30 minutes after the practice).")).to_be_visible()
         expect(coach).to_have_url(f"{live_server.url}/queue")
     else:
         expect(coach.get_by_text("Feedback sent to Lee Learner.")).to_be_visible()
@@ -149,13 +149,15 @@ def test_learner_logs_reps_asks_for_feedback_and_sees_the_coachs_answer_and_late
 
     nav(me, "Ledger")
     rep = me.get_by_role("listitem").filter(has_text="8 min")
-    expect(rep.get_by_role("link", name="Feedback received after 2.5 h")).to_be_visible()
+    expect(rep.get_by_role("link", name="Feedback 2 hours 30 minutes after the practice")).to_be_visible()
     expect(rep.get_by_text("Yes. Next time, say the first step out loud before you act.")).to_be_visible()
     nav(me, "Feedback")
     latency = me.get_by_role("region", name="How fast feedback arrives")
-    expect(latency).to_contain_text(re.compile(r"Median\s*2\.5 h"))
+    expect(latency).to_contain_text(re.compile(r"Median\s*2 hours 30 minutes"))
     expect(latency).to_contain_text(re.compile(r"Answered late\s*0 of 1"))
-    expect(me.get_by_text("answered after 2.5 h")).to_be_visible()
+    # Latency counts from the practice; the request came a minute after it.
+    answered = r"Answered 2 hours 30 minutes after your practice, 2 hours \d+ minutes after you asked"
+    expect(me.get_by_text(re.compile(answered))).to_be_visible()
 
 
 @pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
