@@ -1,5 +1,6 @@
 """Demo data: a coach and two learners, linked, with an accepted contract, a goal with a drill and
-three weeks of reps for the first learner, and feedback answered and waiting. Safe to run twice."""
+three weeks of reps for the first learner, feedback answered and waiting, a pre-mortem taken to its
+tripwire and a small test (PDSA cycle) under way. Safe to run twice."""
 
 import random
 from datetime import timedelta
@@ -10,10 +11,13 @@ from failforward.accounts.passwords import hash_password
 from failforward.accounts.services import user_by_email
 from failforward.coaching import access
 from failforward.coaching import services as coaching
+from failforward.cycles import services as cycles
 from failforward.extensions import db
 from failforward.feedback import services as feedback
 from failforward.goals import services as goals
 from failforward.ledger import services as ledger
+from failforward.premortems import models as premortem_models
+from failforward.premortems import services as premortems
 
 DEMO_PASSWORD = "practice-makes-progress"
 DEMO_PEOPLE = (
@@ -73,3 +77,30 @@ def _practice(learner: User) -> None:
     coach = coaching.coaches_of(learner)[0].coach
     feedback.answer(coach, answered, "Clear, and fast. Next time name the impact in the first line.")
     feedback.ask(learner, reps[-1], "I hesitated on severity. How would you have called it?")
+    _experiments(learner, goal, drill)
+
+
+def _experiments(learner: User, goal, drill) -> None:
+    """A pre-mortem taken to its tripwire, and a small test (PDSA cycle) half-way through its week."""
+    premortem = premortems.start(learner, goal, 6, 3, None)
+    premortems.write_causes(premortem, learner, [
+        "On-call weeks left no time to practise", "Practised only the easy alerts", "Stopped timing myself",
+        "No feedback for weeks", "The runbook changed and I did not notice"], finished=True)
+    premortems.reveal(premortem)
+    causes = {cause.text: cause.id for cause in premortem.causes}
+    busy = premortems.add_risk(premortem, learner.id, "Practice squeezed out by on-call",
+                               [causes["On-call weeks left no time to practise"]])
+    easy = premortems.add_risk(premortem, learner.id, "Drills drift to the easy cases",
+                               [causes["Practised only the easy alerts"], causes["Stopped timing myself"]])
+    premortems.vote(premortem, learner, {busy.id: 2, easy.id: 1})
+    premortems.close_vote(premortem)
+    premortems.convert(busy, {
+        "prevention": "Book two 15-minute drill slots in the on-call calendar", "owner": "learner",
+        "contingency": "Do one drill the next morning, before email", "due_on": clock.now().date() + timedelta(days=7),
+        "tripwire": premortem_models.NO_REP, "drill_id": drill.id, "threshold": 4})
+    cycles.create_cycle(learner, goal, {
+        "drill_id": drill.id, "objective": "Faster first updates", "change": "Write the first update from a template",
+        "prediction": "Under 4 minutes, because I stop wording it from scratch", "harm": "miss-rate",
+        "harm_goal_id": None, "adopt_if_pct": 5.0, "harm_tolerance_pct": 0.0, "min_reps": 5, "scope_pct": 10,
+        "timebox_days": 7, "starts_on": clock.now().date() - timedelta(days=3), "undo_plan": "Go back to free text",
+        "undo_speed": "at once", "next_if_inconclusive": "Run it for another week"}, None, "demo-cycle")
