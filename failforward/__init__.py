@@ -24,6 +24,7 @@ from failforward.mail import services as mail
 from failforward.ops.routes import bp as ops_bp
 from failforward.reflection.routes import bp as reflection_bp
 from failforward.study.routes import bp as study_bp
+from failforward.thresholds.routes import bp as thresholds_bp
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,4 +78,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(study_bp)
     app.register_blueprint(cycles_bp)
     app.register_blueprint(export_bp)
+    app.register_blueprint(thresholds_bp)
     cli.init_app(app)

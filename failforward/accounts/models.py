@@ -97,6 +97,7 @@ OPTIONAL_KINDS = {
     "weekly-checkin": "My weekly check-in",
     "check-30": "30-day checks: did the change work?",
     "cycle-ended": "A small test (PDSA cycle) ended: what the rule says",
+    "follow-up-due": "A contract threshold fired: a lesson or review is due",
 }
 OFF_BY_DEFAULT = frozenset({"feedback-digest"})
 

@@ -18,6 +18,8 @@ from failforward.ledger.models import Rep
 from failforward.ledger.progress import Chart, Progress
 from failforward.lessons import services as lessons
 from failforward.lessons.models import Lesson
+from failforward.thresholds import services as thresholds
+from failforward.thresholds.models import FollowUp
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class HomePage:
     coaches: list[CoachingLink]
     roster: list[CoachingLink]
     ended_cycles: list[Cycle]
+    follow_ups: list[FollowUp]
 
 
 def home_page(person: User, wanted_drill: int | None = None) -> HomePage:
@@ -40,7 +43,8 @@ def home_page(person: User, wanted_drill: int | None = None) -> HomePage:
     return HomePage(card=ledger.quick_log(person, wanted_drill), goals=active,
                     progress=ledger.goal_progress(active, zone_of(person), ledger.STATUS_WEEKS),
                     checks=lessons.due_checks(person), coaches=coaching.coaches_of(person),
-                    roster=coaching.roster(person), ended_cycles=cycles.ended_cycles(person))
+                    roster=coaching.roster(person), ended_cycles=cycles.ended_cycles(person),
+                    follow_ups=thresholds.due_follow_ups(person))
 
 
 @dataclass(frozen=True)
