@@ -2,7 +2,7 @@
 writing the lesson from it, and the coach's queue page: their learners' follow-ups, nobody else's."""
 
 import html
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,6 +10,7 @@ from failforward.extensions import db
 from failforward.thresholds import services
 from failforward.thresholds.models import DRILL_MISSES, FollowUp
 from tests.factories import field_error, input_value, link, log, make_drill, make_goal, text
+from tests.test_query_counts import counting_queries
 from tests.thresholds_world import personal_contract_form as contract_form
 
 NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
@@ -101,3 +102,26 @@ def test_the_coach_sees_it_due_on_the_queue_page_and_a_stranger_does_not(client,
     assert "Lee Learner" in queue and "3 misses on Pager drill within 7 days" in queue
     login(stranger)
     assert "3 misses on Pager drill" not in text(client.get("/queue"))
+
+
+def add_follow_ups(learner, first: int, last: int) -> None:
+    db.session.add_all(FollowUp(learner_id=learner.id, kind="lesson", reason=f"Rule {i}", occurrence_key=f"test:{i}",
+                                fired_at=NOW, due_at=NOW + timedelta(hours=i)) for i in range(first, last))
+    db.session.commit()
+
+
+def test_the_home_and_queue_pages_query_as_often_with_30_follow_ups_as_with_1(app, login, people):
+    learner, coach, _ = people
+    counts = []
+    for first, last in ((0, 1), (1, 30)):
+        add_follow_ups(learner, first, last)
+        measured = []
+        for user, url in ((learner, "/"), (coach, "/queue")):
+            browser = app.test_client()
+            login(user, browser)
+            with counting_queries() as statements:
+                page = browser.get(url).get_data(as_text=True)
+            assert f"Rule {last - 1}" in page
+            measured.append(len(statements))
+        counts.append(measured)
+    assert counts[0] == counts[1]
