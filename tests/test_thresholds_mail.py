@@ -7,12 +7,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from failforward import tasks
-from failforward.accounts.models import EmailSwitch
+from failforward.accounts.models import EmailSwitch, User
 from failforward.extensions import db
 from failforward.mail.models import OutboxMessage
+from failforward.thresholds import services
 from failforward.thresholds.models import FollowUp
 from tests.conftest import Inbox
-from tests.factories import count, log, make_drill, make_goal
+from tests.factories import count, link, log, make_drill, make_goal
 
 AUCKLAND = ZoneInfo("Pacific/Auckland")
 
@@ -67,3 +68,26 @@ def test_no_mail_when_the_switch_is_off_but_the_follow_up_is_due(app, clock, inb
     sweep()
     assert count(FollowUp) == 1 and count(OutboxMessage, OutboxMessage.kind == "follow-up-due") == 0
     assert inbox.to(learner.email) == []
+
+
+def test_the_coachs_morning_digest_lists_their_learners_follow_ups(app, clock, inbox, make_user,
+                                                                   three_misses_at_night):
+    learner = three_misses_at_night
+    coach = make_user(name="Dana Digest", email="dana@example.com", timezone="Pacific/Auckland")
+    link(coach, learner)
+    db.session.add(EmailSwitch(user_id=coach.id, kind="feedback-digest", enabled=True))
+    sweep()  # 22:30: the follow-up is due; the digest waits for the morning
+    clock.set(at(4, 7, 59))
+    sweep()
+    assert inbox.to(coach.email) == []
+    clock.set(at(4, 8))
+    sweep()
+    [digest] = inbox.to(coach.email)
+    assert digest["Subject"] == "Your learners' lessons and reviews due"
+    assert "- Ari: 3 misses on Pager drill within 7 days, a lesson due by Fri 6 Mar, 22:30" in Inbox.body(digest)
+    follow_up = db.session.scalar(db.select(FollowUp))
+    services.complete_follow_up(db.session.get(User, learner.id), follow_up.id)
+    db.session.commit()
+    clock.set(at(5, 8))
+    sweep()
+    assert len(inbox.to(coach.email)) == 1  # nothing due: no digest

@@ -1,6 +1,7 @@
 """Asking for feedback, the coach's queue, answers and follow-ups, and feedback latency."""
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -295,8 +296,14 @@ def create_due_reminders() -> int:
     return len(overdue) + create_due_digests(now)
 
 
+# More lines for the morning digest from packages above this one (thresholds: the lessons and reviews
+# due for the coach's learners): each takes the coach and returns its lines, none when it has nothing.
+DIGEST_SECTIONS: list[Callable[[User], list[str]]] = []
+
+
 def create_due_digests(now) -> int:
-    """At 08:00 in each digest coach's zone, one email listing their open requests (if any)."""
+    """At 08:00 in each digest coach's zone, one email listing their open requests and what
+    DIGEST_SECTIONS add (if any)."""
     coaches = list(db.session.scalars(
         db.select(User).join(EmailSwitch, EmailSwitch.user_id == User.id)
         .where(EmailSwitch.kind == "feedback-digest", EmailSwitch.enabled.is_(True))))
@@ -309,9 +316,13 @@ def create_due_digests(now) -> int:
         if local.hour < DIGEST_HOUR or quiet_until(now, zone) is not None:
             continue
         waiting = queue(coach)
-        if waiting and notify(coach, "feedback-digest", f"feedback-digest:{coach.id}:{local.date().isoformat()}",
-                              f"{len(waiting)} feedback request{'s' if len(waiting) != 1 else ''} waiting",
-                              "feedback_digest", requests=waiting, url=absolute_url("feedback.queue")):
+        extra = [line for section in DIGEST_SECTIONS for line in section(coach)]
+        subject = (f"{len(waiting)} feedback request{'s' if len(waiting) != 1 else ''} waiting" if waiting
+                   else "Your learners' lessons and reviews due")
+        if (waiting or extra) and notify(coach, "feedback-digest",
+                                         f"feedback-digest:{coach.id}:{local.date().isoformat()}", subject,
+                                         "feedback_digest", requests=waiting, extra=extra,
+                                         url=absolute_url("feedback.queue")):
             sent += 1
     db.session.commit()
     return sent

@@ -4,12 +4,20 @@ which the feedback queue page includes (feedback sits below thresholds, so it ca
 from flask import Blueprint, url_for
 from flask_login import current_user, login_required
 
+from failforward.feedback import services as feedback
 from failforward.thresholds import services
 from failforward.thresholds.forms import PersonalContractForm
 from failforward.thresholds.models import RULE_TITLES
 from failforward.web import done, invalid, render
 
 bp = Blueprint("thresholds", __name__)
+
+
+@bp.record_once
+def _in_the_digest(_state) -> None:
+    """The coach's morning digest lists the follow-ups due for their learners too (once, however many apps)."""
+    if services.digest_lines not in feedback.DIGEST_SECTIONS:
+        feedback.DIGEST_SECTIONS.append(services.digest_lines)
 
 
 @bp.app_template_global()

@@ -23,6 +23,7 @@ from failforward.once import insert_once
 from failforward.reflection.models import Reflection
 from failforward.thresholds.models import (
     DRILL_MISSES,
+    FOLLOW_UP_KINDS,
     LESSON,
     REVIEW,
     RULE_KINDS,
@@ -290,8 +291,9 @@ def fire_due(now: datetime | None = None) -> int:
     for learner_id, reflection in setbacks:
         rule = rules[learner_id].get(SETBACK)
         if rule is not None and reflection.intensity_before >= rule.intensity:
-            found.append((learner_id, rule, Occurrence(key=f"{SETBACK}:{reflection.id}", reflection_id=reflection.id,
-                                           reason=f"A setback at intensity {reflection.intensity_before}")))
+            found.append((learner_id, rule, Occurrence(
+                key=f"{SETBACK}:{reflection.id}", reflection_id=reflection.id,
+                reason=f"A setback logged at intensity {reflection.intensity_before} of 10")))
     for tripwire in tripwires:
         if (rule := rules[tripwire.learner_id].get(TRIPWIRE)) is not None:
             found.append((tripwire.learner_id, rule, Occurrence(
@@ -333,6 +335,14 @@ def coach_follow_ups(coach: User) -> list[FollowUp]:
         .outerjoin(Reflection, Reflection.id == FollowUp.reflection_id)
         .where(FollowUp.done_at.is_(None), db.or_(FollowUp.reflection_id.is_(None), Reflection.shared.is_(True)))
         .options(db.joinedload(FollowUp.learner)).order_by(FollowUp.due_at, FollowUp.id).distinct()))
+
+
+def digest_lines(coach: User) -> list[str]:
+    """The coach's morning digest lines (feedback.DIGEST_SECTIONS): each follow-up due for their learners."""
+    zone = zone_of(coach)
+    return [f"{due.learner.name}: {due.reason}, {FOLLOW_UP_KINDS[due.kind]} "
+            f"{'overdue since' if due.overdue else 'due by'} {due.due_at.astimezone(zone):%a %-d %b, %H:%M}"
+            for due in coach_follow_ups(coach)]
 
 
 def open_follow_up(learner: User, follow_up_id: int | None) -> FollowUp | None:
