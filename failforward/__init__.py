@@ -25,6 +25,7 @@ from failforward.ops.routes import bp as ops_bp
 from failforward.premortems.routes import bp as premortems_bp
 from failforward.reflection.routes import bp as reflection_bp
 from failforward.study.routes import bp as study_bp
+from failforward.thresholds.routes import bp as thresholds_bp
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,4 +80,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(cycles_bp)
     app.register_blueprint(export_bp)
     app.register_blueprint(premortems_bp)
+    app.register_blueprint(thresholds_bp)
     cli.init_app(app)

@@ -23,6 +23,7 @@ from failforward.ledger import services as ledger
 from failforward.lessons import services as lessons
 from failforward.mail import services as mail
 from failforward.premortems import services as premortems
+from failforward.thresholds import services as thresholds
 
 INSTANCE = Path(__file__).resolve().parent.parent / "instance"
 BATCH = 50  # messages per delivery task: one SMTP connection, one lease each
@@ -100,6 +101,7 @@ def sweep() -> int:
     lessons.create_due_checks()
     cycles.study_due_cycles()
     premortems.evaluate_tripwires()
+    thresholds.fire_due()
     mail.purge_old_bodies()
     accounts.purge_expired()
     ids = mail.due_for_delivery()

@@ -27,6 +27,7 @@ from failforward.reflection.models import OwnPrompt
 from failforward.signing import sign
 from tests import cycles_world, premortem_world, setback_world
 from tests.conftest import PASSWORD, PASSWORD_HASH, FreshRequestClient
+from tests.thresholds_world import personal_contract_form
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -139,6 +140,9 @@ WHO_MAY_CALL = {
     "study.rate": "learner-only",
     "study.share_leech": "learner-only",
     "study.stats": "learner-or-coach",
+    # the personal contract
+    "thresholds.edit": "signed-in",
+    "thresholds.update": "signed-in",
     # operators
     "ops.outbox": "operator",
     "ops.retry": "operator",
@@ -525,6 +529,10 @@ POSTS.update({
     "study.share_leech": Post(
         "learner", lambda w: f"/study/items/{w.item}/share", lambda w: {},
         lambda w, c: fresh(domain_models().StudyItem, w.item).leech_shared_at is not None),
+    "thresholds.update": Post(
+        "learner", lambda w: "/contract", lambda w: personal_contract_form(commitments="We fix the process."),
+        lambda w, c: db.session.scalar(db.select(Contract).filter_by(
+            learner_id=w.learner, commitments="We fix the process.")) is not None),
     "ops.retry": Post(
         "operator", lambda w: f"/ops/outbox/{w.message}/retry", lambda w: {},
         lambda w, c: fresh(OutboxMessage, w.message).status != "failed"),

@@ -21,8 +21,10 @@ from failforward.goals.models import Drill, Goal
 from failforward.ledger.models import Rep
 from failforward.signing import sign
 from failforward.study.models import StudySettings
+from failforward.thresholds.models import ThresholdRule
 from tests.conftest import PASSWORD
 from tests.factories import make_drill, make_goal
+from tests.thresholds_world import personal_contract_form
 
 FUZZ = settings(max_examples=30, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -254,6 +256,30 @@ def test_accept_contract_form(learner_signed_in, version, kind, json_values):
     event(f"{kind}: {response.status_code}")
     accepted = coaching.accepted_contract(db.session.get(CoachingLink, learner_signed_in.link_id))
     assert accepted is None or accepted.version == 1
+
+
+RULE_NUMBERS = ("drill_misses_count", "drill_misses_days", "setback_intensity", "drill_misses_window_hours")
+
+
+@FUZZ
+@given(texts=st.lists(st.one_of(text, st.just("Plain words.")), min_size=7, max_size=7),
+       numbers=st.lists(st.one_of(st.sampled_from(["1", "3", "31", "0", "32", "-1", "337", " 7 ", "1.5", "²", "   ",
+                                                   "9" * 309]), field), min_size=4, max_size=4),
+       follow_up=st.one_of(st.sampled_from(["lesson", "review", "blame"]), field),
+       kind=body_kind, json_values=st.lists(json_value, min_size=12, max_size=12))
+@example(texts=["Plain words."] * 7, numbers=["32", "3", "11", "0"], follow_up="review", kind="form",
+         json_values=[None] * 12)
+def test_personal_contract_form(signed_in, texts, numbers, follow_up, kind, json_values):
+    fields = personal_contract_form(**dict(zip(CONTRACT_TEXT, texts, strict=True)),
+                           **dict(zip(RULE_NUMBERS, numbers, strict=True)), drill_misses_follow_up=follow_up)
+    response = submit(signed_in, "/contract", fields, kind, json_of(fields, json_values))
+    assert_answered_well(response, fields, kind, kept_text=CONTRACT_TEXT,
+                         kept_raw=typed_numbers(fields, *RULE_NUMBERS))
+    for rule in db.session.scalars(db.select(ThresholdRule)):
+        assert 1 <= rule.window_hours <= 336 and rule.follow_up in ("lesson", "review")
+        assert rule.count is None or 1 <= rule.count <= 20
+        assert rule.days is None or 1 <= rule.days <= 31
+        assert rule.intensity is None or 0 <= rule.intensity <= 10
 
 
 # --- number fields --------------------------------------------------------------------------------

@@ -98,6 +98,7 @@ OPTIONAL_KINDS = {
     "check-30": "30-day checks: did the change work?",
     "cycle-ended": "A small test (PDSA cycle) ended: what the rule says",
     "tripwire": "A tripwire from a pre-mortem fired",
+    "follow-up-due": "A contract threshold fired: a lesson or review is due",
 }
 OFF_BY_DEFAULT = frozenset({"feedback-digest"})
 

@@ -47,10 +47,13 @@ class CoachingLink(db.Model):
 
 
 class Contract(db.Model):
-    """One version of a link's learning contract; a new version needs the learner's acceptance."""
+    """One version of a link's learning contract; a new version needs the learner's acceptance. A
+    learner's personal contract (theirs alone, coach or not) has `learner_id` and no link: one row,
+    edited in place (failforward/thresholds)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    link_id: Mapped[int] = mapped_column(ForeignKey("coaching_link.id", ondelete="CASCADE"), index=True)
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("coaching_link.id", ondelete="CASCADE"), index=True)
+    learner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     version: Mapped[int] = mapped_column(Integer)
     experiment: Mapped[str] = mapped_column(Text)
     error: Mapped[str] = mapped_column(Text)

@@ -33,6 +33,7 @@ from failforward.lessons.models import Lesson, LessonCheck, LessonComment, Lesso
 from failforward.premortems.models import Cause, PreMortem, Risk, RiskVote, TripwireFiring
 from failforward.reflection.models import OwnPrompt, RecoveryRoutine, Reflection
 from failforward.study.models import Deck, StudyItem, StudyReview, StudySettings
+from failforward.thresholds.models import FollowUp
 
 FORMAT = "failforward-export"
 VERSION = 1
@@ -97,7 +98,8 @@ KINDS: tuple[Kind, ...] = (
     Kind("email_switches", _table(EmailSwitch), lambda pid: EmailSwitch.user_id == pid, kept_out=ACCOUNT_KEPT),
     Kind("coaching_links", _table(CoachingLink),
          lambda pid: or_(CoachingLink.coach_id == pid, CoachingLink.learner_id == pid), kept_out=COACHING_KEPT),
-    Kind("contracts", _table(Contract), lambda pid: Contract.link_id.in_(_links_of(pid)), kept_out=COACHING_KEPT),
+    Kind("contracts", _table(Contract), lambda pid: db.or_(Contract.link_id.in_(_links_of(pid)),
+                                                             Contract.learner_id == pid), kept_out=COACHING_KEPT),
     Kind("invites", _table(Invite), lambda pid: Invite.coach_id == pid, secret=("nonce",), kept_out=COACHING_KEPT),
     Kind("goals", _table(Goal), lambda pid: Goal.learner_id == pid, owner="learner_id", key=("title", "created_at")),
     Kind("drills", _table(Drill), lambda pid: Drill.learner_id == pid, owner="learner_id", refs={"goal_id": "goals"},
@@ -137,6 +139,9 @@ KINDS: tuple[Kind, ...] = (
          key=("text",)),
     Kind("recovery_routines", _table(RecoveryRoutine), lambda pid: RecoveryRoutine.learner_id == pid,
          owner="learner_id", refs={"reflection_id": "reflections"}, key=("reflection_id", "started_at")),
+    Kind("follow_ups", _table(FollowUp), lambda pid: FollowUp.learner_id == pid, owner="learner_id",
+         secret=("rule_id",), refs={"goal_id": "goals", "drill_id": "drills", "reflection_id": "reflections"},
+         key=("occurrence_key",)),
     Kind("lesson_tags", _table(LessonTag), lambda pid: LessonTag.learner_id == pid, owner="learner_id",
          key=("kind", "name")),
     Kind("lessons", _table(Lesson), lambda pid: Lesson.learner_id == pid, owner="learner_id",

@@ -1,6 +1,7 @@
 """Asking for feedback, the coach's queue, answers and follow-ups, and feedback latency."""
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -306,9 +307,14 @@ def _firings_since_last_digest(coach: User, now) -> list[tuple[User, TripwireFir
     return [(link.learner, firing) for link in roster(coach) for firing in firings_since(link.learner, since)]
 
 
+# More lines for the morning digest from packages above this one (thresholds: the lessons and reviews
+# due for the coach's learners): each takes the coach and returns its lines, none when it has nothing.
+DIGEST_SECTIONS: list[Callable[[User], list[str]]] = []
+
+
 def create_due_digests(now) -> int:
-    """At 08:00 in each digest coach's zone, one email listing their open requests and the tripwires their
-    learners' pre-mortems fired since the last digest (if any of either)."""
+    """At 08:00 in each digest coach's zone, one email listing their open requests, the tripwires their
+    learners' pre-mortems fired since the last digest, and what DIGEST_SECTIONS add (if any of these)."""
     coaches = list(db.session.scalars(
         db.select(User).join(EmailSwitch, EmailSwitch.user_id == User.id)
         .where(EmailSwitch.kind == "feedback-digest", EmailSwitch.enabled.is_(True))))
@@ -322,12 +328,14 @@ def create_due_digests(now) -> int:
             continue
         waiting = queue(coach)
         fired = _firings_since_last_digest(coach, now)
+        extra = [line for section in DIGEST_SECTIONS for line in section(coach)]
         subject = (f"{len(waiting)} feedback request{'s' if len(waiting) != 1 else ''} waiting" if waiting
+                   else "Your learners' lessons and reviews due" if extra
                    else f"{len(fired)} tripwire{'s' if len(fired) != 1 else ''} fired")
-        if (waiting or fired) and notify(coach, "feedback-digest",
-                                         f"feedback-digest:{coach.id}:{local.date().isoformat()}", subject,
-                                         "feedback_digest", requests=waiting, firings=fired,
-                                         url=absolute_url("feedback.queue")):
+        key = f"feedback-digest:{coach.id}:{local.date().isoformat()}"
+        if (waiting or fired or extra) and notify(coach, "feedback-digest", key, subject, "feedback_digest",
+                                                  requests=waiting, firings=fired, extra=extra,
+                                                  url=absolute_url("feedback.queue")):
             sent += 1
     db.session.commit()
     return sent

@@ -20,6 +20,8 @@ from failforward.lessons import services as lessons
 from failforward.lessons.models import Lesson
 from failforward.premortems import services as premortems
 from failforward.premortems.models import PreMortem
+from failforward.thresholds import services as thresholds
+from failforward.thresholds.models import FollowUp
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class HomePage:
     roster: list[CoachingLink]
     ended_cycles: list[Cycle]
     premortems: premortems.HomeCard
+    follow_ups: list[FollowUp]
 
 
 def home_page(person: User, wanted_drill: int | None = None) -> HomePage:
@@ -44,7 +47,7 @@ def home_page(person: User, wanted_drill: int | None = None) -> HomePage:
                     progress=ledger.goal_progress(active, zone_of(person), ledger.STATUS_WEEKS),
                     checks=lessons.due_checks(person), coaches=coaching.coaches_of(person),
                     roster=coaching.roster(person), ended_cycles=cycles.ended_cycles(person),
-                    premortems=premortems.home_card(person))
+                    premortems=premortems.home_card(person), follow_ups=thresholds.due_follow_ups(person))
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from failforward.lessons.models import (
 from failforward.once import insert_once, repeated
 from failforward.reflection.models import RecoveryRoutine, Reflection
 from failforward.reflection.prompts import SITUATIONS
+from failforward.thresholds import services as thresholds
 from failforward.web import absolute_url
 
 CHECK_AFTER = timedelta(days=30)
@@ -69,6 +70,9 @@ def source_links(learner: User, source: tuple[str, int] | None) -> dict:
     elif kind == "follow_up" and (earlier := _owned(Lesson, learner, row_id)):
         links.update(follow_up_of_id=earlier.id, goal_id=earlier.goal_id, drill_id=earlier.drill_id)
         rep = None
+    elif kind == "followup" and (due := thresholds.open_follow_up(learner, row_id)):
+        links.update(goal_id=due.goal_id, drill_id=due.drill_id, reflection_id=due.reflection_id)
+        rep = None
     elif kind == "rep":
         rep = _owned(Rep, learner, row_id)
     else:
@@ -105,6 +109,8 @@ def prefill(learner: User, source: tuple[str, int] | None) -> dict:
                 "what_tried": earlier.try_next, "system_tags": ", ".join(t.name for t in earlier.tags_of("system")),
                 "root_cause_tags": ", ".join(t.name for t in earlier.tags_of("root-cause")),
                 "metric_tags": ", ".join(t.name for t in earlier.tags_of("metric"))}
+    if kind == "followup" and (due := thresholds.open_follow_up(learner, row_id)):
+        return {"happened_on": due.on_day or due.fired_at.astimezone(zone).date(), "context": due.reason}
     return {}
 
 
@@ -133,7 +139,8 @@ def _apply(lesson: Lesson, learner: User, fields: dict, tags: dict[str, list[str
 def create_lesson(learner: User, fields: dict, tags: dict[str, list[str]], source: tuple[str, int] | None,
                   idempotency_key: str) -> tuple[Lesson, bool]:
     """Save a lesson once per key, linked to where it came from, its check 30 days on (or on the
-    date chosen). A second tap returns the first lesson and False."""
+    date chosen); a lesson a contract threshold asked for marks that follow-up done. A second tap
+    returns the first lesson and False."""
     def new_lesson() -> Lesson:
         lesson = Lesson(learner_id=learner.id, idempotency_key=idempotency_key,
                         check_on=fields.get("check_on") or today_for(learner) + CHECK_AFTER,
@@ -142,6 +149,8 @@ def create_lesson(learner: User, fields: dict, tags: dict[str, list[str]], sourc
         return lesson
 
     lesson, created = insert_once(Lesson, learner.id, idempotency_key, new_lesson)
+    if created and source and source[0] == "followup":
+        thresholds.complete_follow_up(learner, source[1])
     db.session.commit()
     return lesson, created
 
