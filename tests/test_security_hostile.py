@@ -155,6 +155,7 @@ NUMERIC_FIELDS = {
     ("GoalForm", "baseline"): ("goals.create", "required"),
     ("GoalForm", "target"): ("goals.create", "required"),
     ("GoalForm", "weeks_required"): ("goals.create", "required"),
+    ("GoalForm", "partial_from_pct"): ("goals.create", "optional"),  # empty: halfway
     ("DrillForm", "time_box_minutes"): ("goals.create_drill", "optional"),
     ("DrillForm", "planned_reps_per_week"): ("goals.create_drill", "required"),
     ("CopyDrillForm", "drill_id"): ("goals.copy_drill", "required"),
