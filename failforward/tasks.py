@@ -22,6 +22,7 @@ from failforward.feedback import services as feedback
 from failforward.ledger import services as ledger
 from failforward.lessons import services as lessons
 from failforward.mail import services as mail
+from failforward.reviews import services as reviews
 
 INSTANCE = Path(__file__).resolve().parent.parent / "instance"
 BATCH = 50  # messages per delivery task: one SMTP connection, one lease each
@@ -98,6 +99,7 @@ def sweep() -> int:
     feedback.create_due_reminders()
     lessons.create_due_checks()
     cycles.study_due_cycles()
+    reviews.create_due_notices()
     mail.purge_old_bodies()
     accounts.purge_expired()
     ids = mail.due_for_delivery()

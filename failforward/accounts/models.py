@@ -97,6 +97,8 @@ OPTIONAL_KINDS = {
     "weekly-checkin": "My weekly check-in",
     "check-30": "30-day checks: did the change work?",
     "cycle-ended": "A small test (PDSA cycle) ended: what the rule says",
+    "action-due": "A fix from a blameless review is due",
+    "action-check": "A fix's check date: did the fix work?",
 }
 OFF_BY_DEFAULT = frozenset({"feedback-digest"})
 

@@ -23,7 +23,7 @@ from failforward.lessons.models import ANSWERS, STATUSES, TAG_KINDS
 
 MAX_TAGS = 8
 TAG_LENGTH = 40
-SOURCES = ("rep", "reflection", "routine", "feedback", "follow_up")
+SOURCES = ("rep", "reflection", "routine", "feedback", "follow_up", "review")
 
 
 class DayField(DateField):
