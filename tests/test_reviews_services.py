@@ -188,4 +188,4 @@ def test_the_home_page_lists_actions_due_within_a_week_and_checks_that_came(lear
     assert soon in due.due and later not in due.due and checked in due.checks
     assert services.actions_due(learner).checks == [checked]
     services.set_status(soon, OPEN, "")
-    assert services.open_actions_by_learner([learner.id], {learner.id: NOW.date()})[learner.id] == [checked]
+    assert services.open_actions_due([learner.id], NOW.date()) == [checked]

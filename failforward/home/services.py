@@ -18,12 +18,13 @@ from failforward.ledger.models import Rep
 from failforward.ledger.progress import Chart, Progress
 from failforward.lessons import services as lessons
 from failforward.lessons.models import Lesson
+from failforward.reviews import services as reviews
 
 
 @dataclass(frozen=True)
 class HomePage:
-    """The quick-log card, the active goals with where each rule stands, the 30-day checks due, and the
-    person's coaches and learners."""
+    """The quick-log card, the active goals with where each rule stands, the 30-day checks due, the fixes from
+    reviews that are due or ready to check, and the person's coaches and learners."""
 
     card: ledger.QuickLog
     goals: list[Goal]
@@ -32,6 +33,7 @@ class HomePage:
     coaches: list[CoachingLink]
     roster: list[CoachingLink]
     ended_cycles: list[Cycle]
+    actions: reviews.ActionsDue
 
 
 def home_page(person: User, wanted_drill: int | None = None) -> HomePage:
@@ -40,7 +42,8 @@ def home_page(person: User, wanted_drill: int | None = None) -> HomePage:
     return HomePage(card=ledger.quick_log(person, wanted_drill), goals=active,
                     progress=ledger.goal_progress(active, zone_of(person), ledger.STATUS_WEEKS),
                     checks=lessons.due_checks(person), coaches=coaching.coaches_of(person),
-                    roster=coaching.roster(person), ended_cycles=cycles.ended_cycles(person))
+                    roster=coaching.roster(person), ended_cycles=cycles.ended_cycles(person),
+                    actions=reviews.actions_due(person))
 
 
 @dataclass(frozen=True)

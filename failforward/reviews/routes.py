@@ -131,7 +131,7 @@ def share(blameless_id: int):
     review = services.own_review_or_404(current_user, blameless_id)
     form = ShareForm()
     if not form.validate_on_submit():
-        return invalid("reviews/show.html", **_page(review))
+        return invalid("reviews/show.html", **_page(review, share_form=form))
     services.set_shared(review, bool(form.shared.data))
     return done(url_for("reviews.show", blameless_id=review.id),
                 flash="Shared with your coach." if review.shared else "Private again: only you see it.")

@@ -285,17 +285,11 @@ def actions_due(person: User) -> ActionsDue:
     return ActionsDue(today, due, checks)
 
 
-def open_actions_by_learner(learner_ids: list[int], until: dict[int, date]) -> dict[int, list[ReviewAction]]:
-    """For the weekly check-in: each learner's open actions due by `until[learner]` (overdue ones too)."""
-    found: dict[int, list[ReviewAction]] = {learner_id: [] for learner_id in learner_ids}
-    if not learner_ids:
-        return found
-    for action in db.session.scalars(db.select(ReviewAction).where(
-            ReviewAction.learner_id.in_(learner_ids), ReviewAction.status == OPEN,
-            ReviewAction.due_on <= max(until.values())).order_by(ReviewAction.due_on, ReviewAction.id)):
-        if action.due_on <= until[action.learner_id]:
-            found[action.learner_id].append(action)
-    return found
+def open_actions_due(learner_ids: list[int], until: date) -> list[ReviewAction]:
+    """For the weekly check-in: these learners' open actions due by `until` (overdue ones too), soonest first."""
+    return list(db.session.scalars(db.select(ReviewAction).where(
+        ReviewAction.learner_id.in_(learner_ids), ReviewAction.status == OPEN, ReviewAction.due_on <= until)
+        .order_by(ReviewAction.due_on, ReviewAction.id)))
 
 
 def _day_began(day: date, zone: ZoneInfo, now: datetime) -> bool:
