@@ -214,11 +214,14 @@ class StatusForm(Form):
     note = _long("Evidence, or the reason", rows=2, limit=1000,
                  description="Verified needs what showed it worked; not doing needs the reason.")
 
-    def validate_note(self, field) -> None:
-        if self.status.data == VERIFIED and not field.data:
-            raise ValidationError("Write the evidence that shows the fix worked.")
-        if self.status.data == NOT_DOING and not field.data:
-            raise ValidationError("Write why this fix is not being done.")
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        needed = {VERIFIED: "Write the evidence that shows the fix worked.",
+                  NOT_DOING: "Write why this fix is not being done."}.get(self.status.data)
+        if valid and needed and not self.note.data:
+            self.note.errors = [needed]  # an empty note stops its own validators (Optional) before any check
+            return False
+        return valid
 
 
 class CheckForm(Form):
