@@ -87,6 +87,7 @@ def test_times_are_read_in_the_learners_zone(client, login, make_user, clock):
     review = db.session.scalar(db.select(Review))
     assert review.events[0].at == datetime(2026, 3, 3, 12, 50, tzinfo=UTC)  # 21:50 in Tokyo
     assert "Tue 3 Mar, 21:50" in text(client.get(f"/reviews/{review.id}"))
+    assert input_value(client.get(f"/reviews/{review.id}/edit"), "events-0-at") == "2026-03-03T21:50"
 
 
 def test_add_a_row_keeps_the_text_and_offers_more_rows_without_saving(client, login, people):

@@ -119,7 +119,7 @@ class ReviewForm(Form):
     factors = FieldList(FormField(FactorRow), min_entries=EXTRA_ROWS, max_entries=MAX_FACTORS)
     counterfactual = _long("What signal would have changed my judgement earlier?")
     what_worked = _long("What worked")
-    assumptions = _long("Assumptions we'll test", description="One a line. Each can become a small test (a PDSA "
+    assumptions = _long("Assumptions we'll test", description="One per line. Each can become a small test (a PDSA "
                                                                 "cycle).")
     shared = BooleanField("Share this review with my coach")
     source = HiddenField(validators=[Optional(), Length(max=60)])

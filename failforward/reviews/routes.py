@@ -96,9 +96,12 @@ def _edit_form(review, formdata: bool = True) -> ReviewForm:
     zone = zone_of(review.learner)
     if formdata:
         return ReviewForm(zone=zone)
-    events = [{"at": e.at.astimezone(zone).replace(tzinfo=None), "what": e.what} for e in review.events]
-    factors = [{"kind": f.kind, "what": f.what} for f in review.factors]
-    form = ReviewForm(formdata=None, obj=review, zone=zone, data={"events": events, "factors": factors})
+    data = {name: getattr(review, name) for name in ("trigger", "scope", "counterfactual", "what_worked", "assumptions",
+                                                     "shared")}
+    # Not `obj=review`: the timeline is shown in the learner's zone, not as the stored UTC instants.
+    data["events"] = [{"at": e.at.astimezone(zone).replace(tzinfo=None), "what": e.what} for e in review.events]
+    data["factors"] = [{"kind": f.kind, "what": f.what} for f in review.factors]
+    form = ReviewForm(formdata=None, zone=zone, data=data)
     form.offer_rows()
     return form
 
