@@ -139,11 +139,13 @@ def test_an_unshared_review_is_a_404_to_the_coach_and_a_shared_one_takes_comment
     login(coach)
     for url in [f"/reviews/{review.id}", f"/reviews/{review.id}/edit"]:
         assert client.get(url).status_code == 404
+    assert f"/reviews/{review.id}" not in text(client.get(f"/learners/{learner.id}/lessons"))
     assert client.post(f"/reviews/{review.id}/comments", data={"body": "Hi"}).status_code == 404
     services.set_shared(review, True)
     page = text(client.get(f"/reviews/{review.id}"))
     assert "Missed pages" in page and "Lee Learner" in page and "Add a fix" not in page
     assert client.get(f"/reviews/{review.id}/edit").status_code == 404
+    assert f"/reviews/{review.id}" in text(client.get(f"/learners/{learner.id}/lessons"))
     assert client.post(f"/reviews/{review.id}/comments", data={"body": "Good timeline"}).status_code == 303
     assert client.post(f"/reviews/{review.id}/comments", data={"body": ""}).status_code == 422
     login(stranger)
@@ -215,3 +217,17 @@ def test_a_review_without_a_goal_offers_each_active_goal_for_its_cycle(client, l
     login(learner)
     page = text(client.get(f"/reviews/{review.id}"))
     assert f"/goals/{first.id}/cycles/new?change=Test" in page and f"/goals/{second.id}/cycles/new" in page
+
+
+def test_the_coachs_queue_lists_the_fixes_they_own_linked_once_the_review_is_shared(client, login, people):
+    learner, coach, stranger = people
+    review = saved(learner)
+    services.add_action(review, {"what": "Coach sends the guide", "owner_id": coach.id, "due_on": date(2026, 3, 20),
+                                 "done_condition": "Sent", "verify_plan": "", "check_on": None}, "a-queue")
+    login(coach)
+    page = text(client.get("/queue"))
+    assert "Fixes you own" in page and "Coach sends the guide" in page and "(the review is private)" in page
+    services.set_shared(review, True)
+    assert f'href="/reviews/{review.id}#action-' in text(client.get("/queue"))
+    login(stranger)
+    assert "Coach sends the guide" not in text(client.get("/queue"))

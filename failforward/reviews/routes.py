@@ -34,6 +34,13 @@ def _page(review, **forms):
             "share_form": ShareForm(formdata=None), **forms}
 
 
+@bp.app_template_global("coach_fixes")
+def _coach_fixes(coach):
+    """The coach's own open fixes, for the feedback queue page (`feedback` sits below `reviews`, so its read
+    model cannot ask for them: the page's include does, in one query)."""
+    return services.coach_fixes(coach)
+
+
 @bp.get("/reviews")
 @login_required
 def index():

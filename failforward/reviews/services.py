@@ -13,6 +13,7 @@ from failforward.accounts.services import notify
 from failforward.calendar import today_for, zone_of
 from failforward.coaching import services as coaching
 from failforward.coaching.access import may_see_learner, own_record_or_404, private_record_or_404
+from failforward.coaching.models import CoachingLink
 from failforward.extensions import db
 from failforward.goals.models import ACTIVE, Goal
 from failforward.ledger.models import Rep
@@ -203,6 +204,13 @@ def recent_reviews(learner: User, limit: int = 30) -> list[Review]:
                                    .order_by(Review.created_at.desc(), Review.id.desc()).limit(limit)))
 
 
+def shared_reviews(learner: User, limit: int = 30) -> list[Review]:
+    """The reviews the learner shared with their coach, newest first (the caller checked the viewer may see the
+    learner)."""
+    return list(db.session.scalars(db.select(Review).where(Review.learner_id == learner.id, Review.shared)
+                                   .order_by(Review.created_at.desc(), Review.id.desc()).limit(limit)))
+
+
 # --- actions ------------------------------------------------------------------------------------
 
 def owners(learner: User) -> list[User]:
@@ -277,12 +285,23 @@ def actions_due(person: User) -> ActionsDue:
     today = today_for(person)
     due = list(db.session.scalars(db.select(ReviewAction).where(
         ReviewAction.owner_id == person.id, ReviewAction.status == OPEN, ReviewAction.due_on <= today + SOON)
-        .order_by(ReviewAction.due_on, ReviewAction.id).options(db.joinedload(ReviewAction.learner)).limit(20)))
+        .order_by(ReviewAction.due_on, ReviewAction.id)
+        .options(db.joinedload(ReviewAction.learner), db.joinedload(ReviewAction.review)).limit(20)))
     checks = list(db.session.scalars(db.select(ReviewAction).where(
         ReviewAction.learner_id == person.id, ReviewAction.status.in_((OPEN, DONE)), ReviewAction.check_on <= today,
         db.or_(ReviewAction.check_answer.is_(None), ReviewAction.check_answer == NOT_YET))
         .order_by(ReviewAction.check_on, ReviewAction.id).limit(20)))
     return ActionsDue(today, due, checks)
+
+
+def coach_fixes(coach: User, limit: int = 20) -> list[ReviewAction]:
+    """Open fixes a coach owns in their learners' reviews (while they coach them), nearest due first: for the
+    coach's queue page, in one query."""
+    return list(db.session.scalars(db.select(ReviewAction).join(CoachingLink, db.and_(
+        CoachingLink.coach_id == coach.id, CoachingLink.learner_id == ReviewAction.learner_id,
+        CoachingLink.ended_at.is_(None))).where(ReviewAction.owner_id == coach.id, ReviewAction.status == OPEN)
+        .order_by(ReviewAction.due_on, ReviewAction.id)
+        .options(db.joinedload(ReviewAction.learner), db.joinedload(ReviewAction.review)).limit(limit)))
 
 
 def open_actions_due(learner_ids: list[int], until: date) -> list[ReviewAction]:
@@ -306,16 +325,19 @@ def create_due_notices(now: datetime | None = None) -> int:
     for action in db.session.scalars(db.select(ReviewAction).where(
             ReviewAction.status == OPEN, ReviewAction.due_on <= horizon,
             db.or_(ReviewAction.due_notified_on.is_(None), ReviewAction.due_notified_on != ReviewAction.due_on))
-            .options(db.joinedload(ReviewAction.learner), db.joinedload(ReviewAction.owner)).limit(500)):
+            .options(db.joinedload(ReviewAction.learner), db.joinedload(ReviewAction.owner),
+                     db.joinedload(ReviewAction.review)).limit(500)):
         if not _day_began(action.due_on, zone_of(action.learner), now):
             continue
         action.due_notified_on = action.due_on
         owner = action.owner or action.learner
-        if may_see_learner(owner.id, action.learner_id):
+        mine = owner.id == action.learner_id
+        if may_see_learner(owner.id, action.learner_id):  # the coach while they still coach
             notify(owner, "action-due", f"action-due:{action.id}:{action.due_on.isoformat()}",
                    "A fix from a review is due today", "action_due", action=action,
-                   about=action.learner if owner.id != action.learner_id else None,
-                   url=absolute_url("reviews.show", blameless_id=action.review_id, _anchor=f"action-{action.id}"))
+                   about=None if mine else action.learner,
+                   url=absolute_url("reviews.show", blameless_id=action.review_id, _anchor=f"action-{action.id}")
+                   if mine or action.review.shared else None)
         made += 1
     for action in db.session.scalars(db.select(ReviewAction).where(
             ReviewAction.status.in_((OPEN, DONE)), ReviewAction.check_on <= horizon,

@@ -71,7 +71,9 @@ def test_write_share_comment_and_verify_a_fix(live_server, open_page, clock, js)
 
     coach_page = open_page(js=js)
     sign_in(coach_page, live_server.url, COACH)
-    coach_page.goto(review_url)
+    coach_page.goto(f"{live_server.url}/learners/{learner.id}/lessons")  # what Lee shared
+    coach_page.get_by_role("region", name="Shared blameless reviews").get_by_role(
+        "link", name="Missed three pages on Tuesday night").click()
     expect(coach_page.get_by_role("heading", level=1)).to_contain_text("Lee Learner")
     expect(coach_page.get_by_text("Owner: you")).to_be_visible()
     coach_page.get_by_label("Your comment").fill("Good timeline. I'll send the guide on Friday.")
