@@ -18,6 +18,7 @@ from failforward.feedback import services as feedback
 from failforward.ledger.models import Rep
 from failforward.lessons import services as lessons
 from failforward.reflection import services as reflection
+from failforward.reviews import services as reviews
 from failforward.study import answering
 from failforward.study import services as study
 from tests.conftest import PASSWORD_HASH
@@ -63,6 +64,13 @@ def world(clock, learner, coach, make_user):
         "scope_pct": 10, "timebox_days": 7, "starts_on": NOW.date(), "undo_plan": "Skip it", "undo_speed": "at once",
         "next_if_inconclusive": ""}, None, "cycle-1")
     cycles.add_note(coach, cycle, "comment", "Try it twice a day.")
+    review, _ = reviews.create_review(learner, {"trigger": "Missed pages", "scope": "", "counterfactual": "",
+                                                "what_worked": "", "assumptions": "", "shared": True},
+                                      [(NOW, "Silent phone")], [("tools", "Silent"), ("process", "No handover")],
+                                      ("rep", reps[0].id, None), "review-1")
+    reviews.add_action(review, {"what": "Louder", "owner_id": coach.id, "due_on": None, "done_condition": "Seen",
+                                "verify_plan": "", "check_on": None}, "action-1")
+    reviews.add_comment(coach, review, "Good timeline.")
     deck = study.create_deck(learner, learner, "Chords", "")
     item = study.create_item(learner, deck, {"prompt": "C major", "answer": "C E G"})
     answering.answer(learner, item, "C E G", 4)
@@ -88,6 +96,10 @@ def test_a_learners_archive_holds_every_record_they_own(app, world):
     assert len(records["coaching_links"]) == 1
     assert [c["change"] for c in records["cycles"]] == ["Read first"]
     assert [n["body"] for n in records["cycle_notes"]] == ["Try it twice a day."]
+    assert [r["trigger"] for r in records["blameless_reviews"]] == ["Missed pages"]
+    assert len(records["review_events"]) == 1 and len(records["review_factors"]) == 2
+    assert [a["what"] for a in records["review_actions"]] == ["Louder"]
+    assert [c["body"] for c in records["review_comments"]] == ["Good timeline."]
     # The CSVs carry the same records, and the schema travels with them.
     assert [row["note"] for row in tables["reps"]] == ["rep 0", "rep 1", "rep 2"]
     assert set(tables) == set(records)
@@ -107,6 +119,8 @@ def test_a_coachs_archive_holds_what_they_wrote_not_their_learners_records(app, 
     assert [m["body"] for m in records["feedback_messages"]] == ["Slow the second half."]
     assert [c["body"] for c in records["lesson_comments"]] == ["Good catch."]
     assert [n["body"] for n in records["cycle_notes"]] == ["Try it twice a day."]
+    assert [c["body"] for c in records["review_comments"]] == ["Good timeline."]
+    assert records["blameless_reviews"] == records["review_actions"] == []  # Lee's, though Casey owns the fix
     assert len(records["coaching_links"]) == 2 and len(records["contracts"]) >= 2
     for private in ("reps", "goals", "drills", "lessons", "cycles", "reflections", "feedback_requests", "study_items",
                     "lesson_checks", "weekly_checkins"):
@@ -186,7 +200,8 @@ def comparable(document: dict) -> dict:
     """An export's records without what an import renumbers (ids, owners, other people)."""
     renumbered = {"id", "learner_id", "user_id", "goal_id", "drill_id", "rep_id", "request_id", "lesson_id",
                   "tag_id", "deck_id", "item_id", "reflection_id", "routine_id", "feedback_request_id",
-                  "follow_up_of_id", "author_id", "created_by_id", "cycle_id", "previous_id", "harm_goal_id"}
+                  "follow_up_of_id", "author_id", "created_by_id", "cycle_id", "previous_id", "harm_goal_id",
+                  "review_id", "owner_id"}
     kept = {kind.name for kind in services.KINDS if not kind.kept_out}
     return {name: [{k: v for k, v in row.items() if k not in renumbered} for row in rows]
             for name, rows in document["records"].items() if name in kept}
