@@ -98,7 +98,7 @@ OPTIONAL_KINDS = {
     "check-30": "30-day checks: did the change work?",
     "cycle-ended": "A small test (PDSA cycle) ended: what the rule says",
     "action-due": "A fix from a blameless review is due",
-    "action-check": "A fix's check date: did the fix work?",
+    "action-check": "A fix from a review reaches its check date: did it work?",
 }
 OFF_BY_DEFAULT = frozenset({"feedback-digest"})
 
