@@ -180,8 +180,15 @@ def test_actions_are_added_owned_marked_done_and_verified(client, login, people,
     assert response.status_code == 303
     db.session.expire_all()
     assert (action.status, action.evidence) == ("verified", "No missed page")
-    login(coach)
+    login(coach)  # the coach owns it, but the review is private
     assert client.post(f"/actions/{action.id}/status", data={f"a{action.id}-status": "open"}).status_code == 404
+    services.set_shared(review, True)
+    assert client.post(f"/actions/{action.id}/status", data={f"a{action.id}-status": "open"}).status_code == 303
+    assert client.get(f"/actions/{action.id}/check").status_code == 404  # the check is the learner's
+    login(stranger)
+    assert client.post(f"/actions/{action.id}/status", data={f"a{action.id}-status": "done"}).status_code == 404
+    db.session.expire_all()
+    assert action.status == "open"
 
 
 def test_the_home_page_lists_due_fixes_for_the_owner(client, login, people, clock):

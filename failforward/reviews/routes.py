@@ -175,8 +175,9 @@ def add_action(blameless_id: int):
 @bp.post("/actions/<int:action_id>/status")
 @login_required
 def action_status(action_id: int):
-    """Mark a fix done, verified (with the evidence), not doing (with the reason), or open again."""
-    action = services.own_action_or_404(current_user, action_id)
+    """Mark a fix done, verified (with the evidence), not doing (with the reason), or open again (the learner, or
+    the coach who owns it)."""
+    action = services.action_to_mark_or_404(current_user, action_id)
     form = StatusForm(prefix=f"a{action.id}")
     if not form.validate_on_submit():
         return invalid("reviews/show.html", **_page(action.review, status_errors={action.id: form}))

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask import abort
+
 from failforward import clock
 from failforward.accounts.models import User
 from failforward.accounts.services import notify
 from failforward.calendar import today_for, zone_of
 from failforward.coaching import services as coaching
-from failforward.coaching.access import may_see_learner, own_record_or_404, private_record_or_404
+from failforward.coaching.access import may_see_learner, may_see_private, own_record_or_404, private_record_or_404
 from failforward.coaching.models import CoachingLink
 from failforward.extensions import db
 from failforward.goals.models import ACTIVE, Goal
@@ -98,8 +100,18 @@ def own_review_or_404(viewer: User, review_id: int) -> Review:
 
 
 def own_action_or_404(viewer: User, action_id: int) -> ReviewAction:
-    """An action of a review the viewer wrote (only the learner changes an action's status)."""
+    """An action of a review the viewer wrote (its check is the learner's to answer)."""
     return own_record_or_404(viewer, ReviewAction, action_id)
+
+
+def action_to_mark_or_404(viewer: User, action_id: int) -> ReviewAction:
+    """An action whose status the viewer may change: the learner's, or the coach's own fix in a review shared with
+    them (while they coach the learner). A 404 for anyone else."""
+    action = db.session.get(ReviewAction, action_id)
+    if action is None or not (viewer.id == action.learner_id or (
+            viewer.id == action.owner_id and may_see_private(viewer, action.review))):
+        abort(404)
+    return action
 
 
 # --- where a review starts ------------------------------------------------------------------------
