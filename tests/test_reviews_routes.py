@@ -98,6 +98,16 @@ def test_add_a_row_keeps_the_text_and_offers_more_rows_without_saving(client, lo
     assert input_value(response, "events-1-what") == "Phone on silent for the film"
     assert input_value(response, "events-4-what") in ("", None)  # two filled, three empty
     assert "Missed three pages on Tuesday" in text(response)
+    assert "<html" in text(response)  # without JavaScript: the whole page
+
+
+def test_with_htmx_add_a_row_and_errors_swap_the_form_alone(htmx_client, login, people):
+    learner, _, _ = people
+    login(learner, htmx_client)
+    for data, status in (({**FORM, "more_rows": "1"}, 200), ({**FORM, "trigger": ""}, 422)):
+        response = htmx_client.post("/reviews", data=data, headers={"HX-Target": "review-form"})
+        assert response.status_code == status and text(response).lstrip().startswith("<form id=\"review-form\"")
+        assert input_value(response, "events-1-what") == "Phone on silent for the film"
 
 
 @pytest.mark.parametrize(("changes", "field_id", "message"), [

@@ -76,7 +76,7 @@ def _again(template: str, form: ReviewForm, **context):
     blameless notes beside the fields either way."""
     more = MORE_ROWS in request.form
     form.offer_rows(EXTRA_ROWS if more else 0)
-    return render(template, http_status=200 if more else 422, form=form,
+    return render(template, "reviews/_form.html", http_status=200 if more else 422, form=form,
                   notes=services.blame_notes(form.texts(), len(form.factor_list())), **context)
 
 
