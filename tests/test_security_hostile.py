@@ -175,6 +175,7 @@ NUMERIC_FIELDS = {
     ("RuleForm", "min_reps"): ("cycles.update_rule", "required"),
     ("PlanForm", "scope_pct"): ("cycles.create", "required"),
     ("PlanForm", "timebox_days"): ("cycles.create", "required"),
+    ("ActionForm", "owner_id"): ("reviews.add_action", "required"),
 }
 # Never a number any field takes; each gets a message beside the field.
 NOT_NUMBERS = ("9" * 309, "-" + "9" * 400, "9" * 5000, str(2**63), "99999999999999999999999", "1e309", "NaN", "inf")
