@@ -23,6 +23,7 @@ from failforward.ledger import services as ledger
 from failforward.lessons import services as lessons
 from failforward.mail import services as mail
 from failforward.premortems import services as premortems
+from failforward.reviews import services as reviews
 from failforward.thresholds import services as thresholds
 
 INSTANCE = Path(__file__).resolve().parent.parent / "instance"
@@ -102,6 +103,7 @@ def sweep() -> int:
     cycles.study_due_cycles()
     premortems.evaluate_tripwires()
     thresholds.fire_due()
+    reviews.create_due_notices()
     mail.purge_old_bodies()
     accounts.purge_expired()
     ids = mail.due_for_delivery()

@@ -19,6 +19,7 @@ from failforward.ledger.models import Rep
 from failforward.lessons import services as lessons
 from failforward.premortems import services as premortems
 from failforward.reflection import services as reflection
+from failforward.reviews import services as reviews
 from failforward.study import answering
 from failforward.study import services as study
 from tests.conftest import PASSWORD_HASH
@@ -71,6 +72,13 @@ def world(clock, learner, coach, make_user):
     risk = premortems.add_risk(premortem, learner.id, "Tired on call", [c.id for c in premortem.causes[:2]])
     premortems.vote(premortem, learner, {risk.id: 2})
     premortems.vote(premortem, coach, {risk.id: 1})
+    review, _ = reviews.create_review(learner, {"trigger": "Missed pages", "scope": "", "counterfactual": "",
+                                                "what_worked": "", "assumptions": "", "shared": True},
+                                      [(NOW, "Silent phone")], [("tools", "Silent"), ("process", "No handover")],
+                                      ("rep", reps[0].id, None), "review-1")
+    reviews.add_action(review, {"what": "Louder", "owner_id": coach.id, "due_on": None, "done_condition": "Seen",
+                                "verify_plan": "", "check_on": None}, "action-1")
+    reviews.add_comment(coach, review, "Good timeline.")
     deck = study.create_deck(learner, learner, "Chords", "")
     item = study.create_item(learner, deck, {"prompt": "C major", "answer": "C E G"})
     answering.answer(learner, item, "C E G", 4)
@@ -99,6 +107,10 @@ def test_a_learners_archive_holds_every_record_they_own(app, world):
     assert [r["title"] for r in records["risks"]] == ["Tired on call"] and len(records["risk_votes"]) == 2
     assert [c["text"] for c in records["causes"]] == ["Skipped the warm-up", "Pager fatigue",
                                                       "No runbook for the new alerts"]
+    assert [r["trigger"] for r in records["blameless_reviews"]] == ["Missed pages"]
+    assert len(records["review_events"]) == 1 and len(records["review_factors"]) == 2
+    assert [a["what"] for a in records["review_actions"]] == ["Louder"]
+    assert [c["body"] for c in records["review_comments"]] == ["Good timeline."]
     # The CSVs carry the same records, and the schema travels with them.
     assert [row["note"] for row in tables["reps"]] == ["rep 0", "rep 1", "rep 2"]
     assert set(tables) == set(records)
@@ -118,6 +130,8 @@ def test_a_coachs_archive_holds_what_they_wrote_not_their_learners_records(app, 
     assert [m["body"] for m in records["feedback_messages"]] == ["Slow the second half."]
     assert [c["body"] for c in records["lesson_comments"]] == ["Good catch."]
     assert [n["body"] for n in records["cycle_notes"]] == ["Try it twice a day."]
+    assert [c["body"] for c in records["review_comments"]] == ["Good timeline."]
+    assert records["blameless_reviews"] == records["review_actions"] == []  # Lee's, though Casey owns the fix
     assert len(records["coaching_links"]) == 2 and len(records["contracts"]) >= 2
     for private in ("reps", "goals", "drills", "lessons", "cycles", "reflections", "feedback_requests", "study_items",
                     "lesson_checks", "weekly_checkins"):
@@ -198,7 +212,7 @@ def comparable(document: dict) -> dict:
     renumbered = {"id", "learner_id", "user_id", "goal_id", "drill_id", "rep_id", "request_id", "lesson_id",
                   "tag_id", "deck_id", "item_id", "reflection_id", "routine_id", "feedback_request_id",
                   "follow_up_of_id", "author_id", "created_by_id", "cycle_id", "previous_id", "harm_goal_id",
-                  "premortem_id", "risk_id", "coach_id", "voter_id"}
+                  "premortem_id", "risk_id", "coach_id", "voter_id", "review_id", "owner_id"}
     kept = {kind.name for kind in services.KINDS if not kind.kept_out}
     return {name: [{k: v for k, v in row.items() if k not in renumbered} for row in rows]
             for name, rows in document["records"].items() if name in kept}

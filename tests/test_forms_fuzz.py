@@ -19,6 +19,7 @@ from failforward.cycles.models import Cycle
 from failforward.extensions import db
 from failforward.goals.models import Drill, Goal
 from failforward.ledger.models import Rep
+from failforward.reviews.models import Review, ReviewAction
 from failforward.signing import sign
 from failforward.study.models import StudySettings
 from failforward.thresholds.models import ThresholdRule
@@ -416,3 +417,59 @@ def test_cycle_rule_decision_and_note_forms(practising, numbers, harm, reason, d
                              kept_text=(name,))
     db.session.refresh(cycle)
     assert 1 <= cycle.min_reps <= 100 and cycle.harm in ("miss-rate", "minutes")
+
+
+# --- blameless reviews --------------------------------------------------------------------------------
+
+REVIEW_TEXT = ("trigger", "scope", "counterfactual", "what_worked", "assumptions")
+moment = st.one_of(st.sampled_from(["2026-03-03T21:50", "2026-03-03T21:50:59", "9999-12-31T23:59", "0001-01-01T00:00",
+                                    "2026-02-30T10:00", "yesterday"]), field)
+
+
+@FUZZ
+@given(texts=st.lists(text, min_size=7, max_size=7), times=st.lists(moment, min_size=2, max_size=2),
+       factor_kinds=st.lists(st.one_of(st.sampled_from(["tools", "process", "blame"]), field), min_size=2,
+                             max_size=2),
+       more=st.booleans(), kind=body_kind, json_values=st.lists(json_value, min_size=13, max_size=13))
+@example(texts=["Who did it?"] * 7, times=["0001-01-01T00:00", "9999-12-31T23:59"], factor_kinds=["tools", "blame"],
+         more=False, kind="form", json_values=[None] * 13)
+def test_review_form(practising, texts, times, factor_kinds, more, kind, json_values):
+    fields = {**dict(zip(REVIEW_TEXT, texts, strict=False)), "events-0-at": times[0], "events-0-what": texts[5],
+              "events-99999999999999999-at": times[1], "events-99999999999999999-what": texts[6],
+              "factors-0-kind": factor_kinds[0], "factors-0-what": texts[5], "factors-1-kind": factor_kinds[1],
+              "factors-1-what": texts[6], "source": texts[6], "idempotency_key": "fuzz-review-1",
+              **({"more_rows": "1"} if more else {})}
+    response = submit(practising, "/reviews", fields, kind, json_of(fields, json_values))
+    assert_answered_well(response, fields, kind, kept_text=("trigger", "counterfactual", "events-0-what"))
+    for review in db.session.scalars(db.select(Review)):
+        assert len(review.events) <= 40 and all(f.kind in ("tools", "process") for f in review.factors)
+
+
+@FUZZ
+@given(texts=st.lists(text, min_size=4, max_size=4), days=st.lists(st.one_of(
+    st.sampled_from(["2026-03-04", "2026-04-03", "9999-12-31", "0001-01-01", "2026-02-30"]), field), min_size=2,
+    max_size=2), owner=st.one_of(st.sampled_from(["1", "2", "99999999999999999999", "-1"]), field),
+       status=st.one_of(st.sampled_from(["open", "done", "verified", "not-doing"]), field),
+       answer=st.one_of(st.sampled_from(["worked", "partly", "did-not", "not-yet"]), field),
+       kind=body_kind, json_values=st.lists(json_value, min_size=7, max_size=7))
+def test_review_action_status_check_and_comment_forms(practising, texts, days, owner, status, answer, kind,
+                                                      json_values):
+    from failforward.reviews import services as reviews
+
+    learner = db.session.get(Goal, practising.goal_id).learner
+    review = reviews.create_review(learner, {"trigger": "Missed", "scope": "", "counterfactual": "", "what_worked": "",
+                                             "assumptions": "", "shared": False}, [], [], None, "fuzz-review")[0]
+    fields = {"what": texts[0], "owner_id": owner, "due_on": days[0], "check_on": days[1], "done_condition": texts[1],
+              "verify_plan": texts[2], "idempotency_key": "fuzz-action-1"}
+    response = submit(practising, f"/reviews/{review.id}/actions", fields, kind, json_of(fields, json_values))
+    assert_answered_well(response, fields, kind, kept_text=("what", "done_condition", "verify_plan"))
+    action = reviews.add_action(review, {"what": "Louder", "owner_id": learner.id, "due_on": None, "check_on": None,
+                                         "done_condition": "Seen", "verify_plan": ""}, "fuzz-action-2")[0]
+    prefix = f"a{action.id}-"
+    for path, step in ((f"/actions/{action.id}/status", {prefix + "status": status, prefix + "note": texts[3]}),
+                       (f"/actions/{action.id}/check", {"answer": answer, "note": texts[3]}),
+                       (f"/reviews/{review.id}/comments", {"body": texts[3]}),
+                       (f"/reviews/{review.id}/share", {"shared": texts[3]})):
+        assert_answered_well(submit(practising, path, step, kind, json_of(step, json_values)), step, kind)
+    for made in db.session.scalars(db.select(ReviewAction)):
+        assert made.owner_id == learner.id and made.status in ("open", "done", "verified", "not-doing")

@@ -162,3 +162,39 @@ def test_a_saved_rep_is_drawn_without_holding_the_write_lock(app, htmx_client, l
     finally:
         event.remove(db.engine, "begin", record)
     assert db.session.scalar(db.select(db.func.count()).select_from(Rep).where(Rep.value == 4.0)) == 1
+
+
+def test_a_review_page_issues_as_many_queries_with_3_rows_as_with_30(app, login, people):
+    """A blameless review's page: its timeline, factors, fixes (the learner's and the coach's), comments."""
+    from failforward.reviews import services as reviews
+
+    coach, learners, _ = people
+    learner = learners[0]
+    review, _ = reviews.create_review(learner, {"trigger": "Missed pages", "scope": "", "counterfactual": "",
+                                                "what_worked": "", "assumptions": "Test pages help", "shared": True},
+                                      [], [], None, "count-review")
+
+    def grow(first: int, last: int) -> None:
+        rows = range(first, last)
+        reviews.update_review(review, {"trigger": "Missed pages", "scope": "", "counterfactual": "", "what_worked": "",
+                                       "assumptions": "Test pages help", "shared": True},
+                              [(NOW - timedelta(minutes=i), f"event {i}") for i in range(last)],
+                              [("tools", f"factor {i}") for i in range(last)])
+        for i in rows:
+            owner = coach if i % 2 else learner
+            reviews.add_action(review, {"what": f"fix {i}", "owner_id": owner.id, "due_on": None,
+                                        "done_condition": "Seen", "verify_plan": "", "check_on": None}, f"count-{i}")
+            reviews.add_comment(coach if i % 2 else learner, review, f"comment {i}")
+
+    def count(user) -> int:
+        browser = app.test_client()
+        login(user, browser)
+        with counting_queries() as statements:
+            response = browser.get(f"/reviews/{review.id}")
+        assert response.status_code == 200 and "fix 0" in response.get_data(as_text=True)
+        return len(statements)
+
+    grow(0, 3)
+    small = (count(learner), count(coach))
+    grow(3, 30)
+    assert (count(learner), count(coach)) == small

@@ -182,6 +182,7 @@ NUMERIC_FIELDS = {
     **{("PersonalContractForm", name): ("thresholds.update", "required") for name in (
         "drill_misses_count", "drill_misses_days", "drill_misses_window_hours", "weekly_misses_count",
         "weekly_misses_window_hours", "tripwire_window_hours", "setback_intensity", "setback_window_hours")},
+    ("ActionForm", "owner_id"): ("reviews.add_action", "required"),
 }
 # Never a number any field takes; each gets a message beside the field.
 NOT_NUMBERS = ("9" * 309, "-" + "9" * 400, "9" * 5000, str(2**63), "99999999999999999999999", "1e309", "NaN", "inf")

@@ -99,6 +99,8 @@ OPTIONAL_KINDS = {
     "cycle-ended": "A small test (PDSA cycle) ended: what the rule says",
     "tripwire": "A tripwire from a pre-mortem fired",
     "follow-up-due": "A contract threshold fired: a lesson or review is due",
+    "action-due": "A fix from a blameless review is due",
+    "action-check": "A fix from a review reaches its check date: did it work?",
 }
 OFF_BY_DEFAULT = frozenset({"feedback-digest"})
 

@@ -21,6 +21,7 @@ from failforward.goals.models import ACTIVE, Drill, Goal
 from failforward.ledger.models import Rep
 from failforward.ledger.services import STATUS_WEEKS, goal_progress
 from failforward.lessons.models import OPEN, Lesson
+from failforward.reviews import services as reviews
 from failforward.signing import LinkError, sign, unsign
 from failforward.web import absolute_url
 
@@ -73,10 +74,12 @@ class WeekSummary:
     # (lesson, overdue): open lessons whose 30-day check falls this week or fell in the reviewed one (an
     # older unanswered check is not listed again and again: its own email and the home page ask for it)
     checks: list = field(default_factory=list)
+    # (action, overdue): open fixes from blameless reviews due by the end of this week, or overdue
+    actions: list = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return self.reps == 0 and self.feedback_answered == 0 and not self.checks
+        return self.reps == 0 and self.feedback_answered == 0 and not self.checks and not self.actions
 
 
 def summaries(people: list[tuple[User, date]]) -> dict[int, WeekSummary]:
@@ -115,6 +118,8 @@ def summaries(people: list[tuple[User, date]]) -> dict[int, WeekSummary]:
                                         Lesson.check_on < monday + timedelta(weeks=1))
                 .order_by(Lesson.check_on, Lesson.id)):
             result[lesson.learner_id].checks.append((lesson, lesson.check_on < monday))
+        for action in reviews.open_actions_due(group, monday + timedelta(days=6)):
+            result[action.learner_id].actions.append((action, action.due_on < monday))
         goals = list(db.session.scalars(db.select(Goal).where(Goal.learner_id.in_(group), Goal.status == ACTIVE)))
         states = goal_progress(goals, zone, STATUS_WEEKS)
         for goal in goals:

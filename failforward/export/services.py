@@ -32,6 +32,7 @@ from failforward.ledger.models import Rep
 from failforward.lessons.models import Lesson, LessonCheck, LessonComment, LessonTag, lesson_tags
 from failforward.premortems.models import Cause, PreMortem, Risk, RiskVote, TripwireFiring
 from failforward.reflection.models import OwnPrompt, RecoveryRoutine, Reflection
+from failforward.reviews.models import Review, ReviewAction, ReviewComment, ReviewEvent, ReviewFactor
 from failforward.study.models import Deck, StudyItem, StudyReview, StudySettings
 from failforward.thresholds.models import FollowUp
 
@@ -82,6 +83,10 @@ def _premortems_of(pid: int):
 
 def _cycles_of(pid: int):
     return select(Cycle.id).where(Cycle.learner_id == pid)
+
+
+def _reviews_of(pid: int):
+    return select(Review.id).where(Review.learner_id == pid)
 
 
 def _lessons_of(pid: int):
@@ -142,12 +147,23 @@ KINDS: tuple[Kind, ...] = (
     Kind("follow_ups", _table(FollowUp), lambda pid: FollowUp.learner_id == pid, owner="learner_id",
          secret=("rule_id",), refs={"goal_id": "goals", "drill_id": "drills", "reflection_id": "reflections"},
          key=("occurrence_key",)),
+    Kind("blameless_reviews", _table(Review), lambda pid: Review.learner_id == pid, owner="learner_id",
+         refs={"goal_id": "goals", "rep_id": "reps", "reflection_id": "reflections"}, key=("idempotency_key",)),
+    Kind("review_events", _table(ReviewEvent), lambda pid: ReviewEvent.review_id.in_(_reviews_of(pid)),
+         refs={"review_id": "blameless_reviews"}, key=("review_id", "at", "what")),
+    Kind("review_factors", _table(ReviewFactor), lambda pid: ReviewFactor.review_id.in_(_reviews_of(pid)),
+         refs={"review_id": "blameless_reviews"}, key=("review_id", "kind", "what")),
+    Kind("review_actions", _table(ReviewAction), lambda pid: ReviewAction.learner_id == pid, owner="learner_id",
+         refs={"review_id": "blameless_reviews"}, people=("owner_id",), key=("idempotency_key",)),
+    Kind("review_comments", _table(ReviewComment),
+         lambda pid: or_(ReviewComment.review_id.in_(_reviews_of(pid)), ReviewComment.author_id == pid),
+         refs={"review_id": "blameless_reviews"}, people=("author_id",), key=("review_id", "created_at", "body")),
     Kind("lesson_tags", _table(LessonTag), lambda pid: LessonTag.learner_id == pid, owner="learner_id",
          key=("kind", "name")),
     Kind("lessons", _table(Lesson), lambda pid: Lesson.learner_id == pid, owner="learner_id",
          refs={"goal_id": "goals", "drill_id": "drills", "rep_id": "reps", "reflection_id": "reflections",
                "routine_id": "recovery_routines", "feedback_request_id": "feedback_requests",
-               "follow_up_of_id": "lessons"}, key=("idempotency_key",)),
+               "follow_up_of_id": "lessons", "review_id": "blameless_reviews"}, key=("idempotency_key",)),
     Kind("lesson_tag_links", lesson_tags, lambda pid: lesson_tags.c.lesson_id.in_(_lessons_of(pid)),
          refs={"lesson_id": "lessons", "tag_id": "lesson_tags"}, key=("lesson_id", "tag_id")),
     Kind("lesson_checks", _table(LessonCheck), lambda pid: LessonCheck.lesson_id.in_(_lessons_of(pid)),

@@ -20,6 +20,7 @@ from failforward.lessons import services as lessons
 from failforward.lessons.models import Lesson
 from failforward.premortems import services as premortems
 from failforward.premortems.models import PreMortem
+from failforward.reviews import services as reviews
 from failforward.thresholds import services as thresholds
 from failforward.thresholds.models import FollowUp
 
@@ -27,7 +28,8 @@ from failforward.thresholds.models import FollowUp
 @dataclass(frozen=True)
 class HomePage:
     """The quick-log card, the active goals with where each rule stands, the 30-day checks due, the
-    person's coaches and learners, and the pre-mortem card (tripwires that fired, risks a coach owns)."""
+    person's coaches and learners, the pre-mortem card (tripwires that fired, risks a coach owns), the
+    lessons and reviews the contract asks for, and the fixes from reviews due or ready to check."""
 
     card: ledger.QuickLog
     goals: list[Goal]
@@ -38,6 +40,7 @@ class HomePage:
     ended_cycles: list[Cycle]
     premortems: premortems.HomeCard
     follow_ups: list[FollowUp]
+    actions: reviews.ActionsDue
 
 
 def home_page(person: User, wanted_drill: int | None = None) -> HomePage:
@@ -47,7 +50,8 @@ def home_page(person: User, wanted_drill: int | None = None) -> HomePage:
                     progress=ledger.goal_progress(active, zone_of(person), ledger.STATUS_WEEKS),
                     checks=lessons.due_checks(person), coaches=coaching.coaches_of(person),
                     roster=coaching.roster(person), ended_cycles=cycles.ended_cycles(person),
-                    premortems=premortems.home_card(person), follow_ups=thresholds.due_follow_ups(person))
+                    premortems=premortems.home_card(person), follow_ups=thresholds.due_follow_ups(person),
+                    actions=reviews.actions_due(person))
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,9 @@ from failforward.lessons.models import ANSWERS, STATUSES, TAG_KINDS
 
 MAX_TAGS = 8
 TAG_LENGTH = 40
-SOURCES = ("rep", "reflection", "routine", "feedback", "follow_up", "followup")  # follow_up: an earlier lesson;
-# followup: a due follow-up of a contract threshold (failforward/thresholds)
+# follow_up: an earlier lesson; followup: a due follow-up of a contract threshold (failforward/thresholds);
+# review: a blameless review (failforward/reviews)
+SOURCES = ("rep", "reflection", "routine", "feedback", "follow_up", "followup", "review")
 
 
 class DayField(DateField):

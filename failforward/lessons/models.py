@@ -60,6 +60,7 @@ class Lesson(db.Model):
     routine_id: Mapped[int | None] = mapped_column(ForeignKey("recovery_routine.id", ondelete="SET NULL"))
     feedback_request_id: Mapped[int | None] = mapped_column(ForeignKey("feedback_request.id", ondelete="SET NULL"))
     follow_up_of_id: Mapped[int | None] = mapped_column(ForeignKey("lesson.id", ondelete="SET NULL"), index=True)
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("blameless_review.id", ondelete="SET NULL"), index=True)
     shared: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(8), default=OPEN)
     check_on: Mapped[date] = mapped_column(Date)  # in the learner's own calendar

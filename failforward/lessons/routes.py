@@ -13,6 +13,7 @@ from failforward.lessons import reviews, search, services
 from failforward.lessons.forms import SOURCES, CheckForm, CommentForm, LessonForm, SearchForm
 from failforward.lessons.models import DID_NOT, STATUSES, TAG_KINDS
 from failforward.reflection import services as reflection
+from failforward.reviews import services as blameless
 from failforward.web import done, invalid, query_day, query_number, render, safe_next, wants_fragment
 
 bp = Blueprint("lessons", __name__)
@@ -49,12 +50,13 @@ def index():
 @bp.get("/learners/<int:learner_id>/lessons")
 @login_required
 def of_learner(learner_id: int):
-    """A coach's read-only view of what a learner shared: lessons (searchable), reflections, learnings."""
+    """A coach's read-only view of what a learner shared: lessons (searchable), reflections, blameless reviews,
+    learnings."""
     learner = learner_or_404(current_user, learner_id)  # the learner sees what their coach sees
     form, hits, filters = _search(learner)
     return render("lessons/of_learner.html", "lessons/_results.html", form=form, hits=hits, filters=filters,
                   learner=learner, reflections=reflection.shared_reflections(learner),
-                  learnings=reflection.shared_learnings(learner))
+                  learnings=reflection.shared_learnings(learner), shared_reviews=blameless.shared_reviews(learner))
 
 
 def _source() -> tuple[str, int] | None:

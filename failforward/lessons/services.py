@@ -24,6 +24,7 @@ from failforward.lessons.models import (
 from failforward.once import insert_once, repeated
 from failforward.reflection.models import RecoveryRoutine, Reflection
 from failforward.reflection.prompts import SITUATIONS
+from failforward.reviews.models import Review
 from failforward.thresholds import services as thresholds
 from failforward.web import absolute_url
 
@@ -73,6 +74,9 @@ def source_links(learner: User, source: tuple[str, int] | None) -> dict:
     elif kind == "followup" and (due := thresholds.open_follow_up(learner, row_id)):
         links.update(goal_id=due.goal_id, drill_id=due.drill_id, reflection_id=due.reflection_id)
         rep = None
+    elif kind == "review" and (review := _owned(Review, learner, row_id)):
+        links.update(review_id=review.id, goal_id=review.goal_id, reflection_id=review.reflection_id)
+        rep = db.session.get(Rep, review.rep_id) if review.rep_id else None
     elif kind == "rep":
         rep = _owned(Rep, learner, row_id)
     else:
@@ -104,6 +108,8 @@ def prefill(learner: User, source: tuple[str, int] | None) -> dict:
         return {"happened_on": request.practised_at.astimezone(zone).date(),
                 "context": f"Feedback on {request.rep.drill.name}",
                 "what_failed": request.question, "try_next": answers[-1] if answers else ""}
+    if kind == "review" and (review := _owned(Review, learner, row_id)):
+        return _from_review(review, zone)
     if kind == "follow_up" and (earlier := _owned(Lesson, learner, row_id)):
         return {"context": earlier.context, "what_failed": f"What I tried did not work: {earlier.try_next}".strip(),
                 "what_tried": earlier.try_next, "system_tags": ", ".join(t.name for t in earlier.tags_of("system")),
@@ -112,6 +118,17 @@ def prefill(learner: User, source: tuple[str, int] | None) -> dict:
     if kind == "followup" and (due := thresholds.open_follow_up(learner, row_id)):
         return {"happened_on": due.on_day or due.fired_at.astimezone(zone).date(), "context": due.reason}
     return {}
+
+
+def _from_review(review: Review, zone) -> dict:
+    """A lesson from a blameless review: its trigger, scope and factors, the fixes as what to try next, and the
+    factors' kinds as root-cause tags."""
+    fixes = [action.what for action in review.actions] or review.assumption_list
+    return {"happened_on": (review.events[0].at if review.events else review.created_at).astimezone(zone).date(),
+            "context": review.scope, "what_failed": review.trigger,
+            "what_tried": "\n".join(f"{factor.kind}: {factor.what}" for factor in review.factors),
+            "try_next": "\n".join(fixes),
+            "root_cause_tags": ", ".join(dict.fromkeys(factor.kind for factor in review.factors))}
 
 
 def _tags(learner: User, names_by_kind: dict[str, list[str]]) -> list[LessonTag]:

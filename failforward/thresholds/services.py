@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask import current_app, url_for
+from flask import url_for
 
 from failforward import clock
 from failforward.accounts.models import User
@@ -306,10 +306,8 @@ def _asks(follow_up: FollowUp) -> str:
 
 
 def write_url(follow_up: FollowUp, external: bool = True) -> str:
-    """Where to write what a follow-up asks for: the review page once it exists (the reviews branch),
-    the lessons page until then and for a lesson."""
-    endpoint = "reviews.new" if follow_up.kind == REVIEW and "reviews.new" in current_app.view_functions \
-        else "lessons.new"
+    """Where to write what a follow-up asks for: the blameless review page, or the lessons page."""
+    endpoint = "reviews.new" if follow_up.kind == REVIEW else "lessons.new"
     params = {"from": f"followup:{follow_up.id}"} if endpoint == "reviews.new" else {"followup": follow_up.id}
     return absolute_url(endpoint, **params) if external else url_for(endpoint, **params)
 
