@@ -38,7 +38,7 @@ def test_three_misses_make_a_lesson_due_that_is_written_from_the_home_card(live_
     for value in ("12", "13", "14"):
         me.get_by_label("Value").fill(value)
         me.get_by_role("button", name="Save rep").click()
-        expect(me.get_by_text(f"Saved: {value} min on Page triage (miss).")).to_be_visible()
+        expect(me.get_by_text(f"Saved: {value} min on Page triage (miss;")).to_be_visible()
     with live_server.app.app_context():
         assert services.fire_due() == 1  # the per-minute sweep's call
 
