@@ -6,7 +6,7 @@ from zoneinfo import available_timezones
 
 from flask import request
 from flask_wtf import FlaskForm
-from wtforms import Field, FloatField, IntegerField, SelectChoice
+from wtforms import DateField, Field, FloatField, IntegerField, SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import TextInput
 
@@ -159,3 +159,13 @@ class WholeNumberField(_TypedNumber, IntegerField):
 
 class ConfirmForm(Form):
     """A form with only its CSRF token, for one-button actions such as signing out or deleting."""
+
+
+class DayField(DateField):
+    """A calendar date that explains what it wants when the text is not one."""
+
+    def process_formdata(self, valuelist) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as error:
+            raise ValueError("Enter the date, like 2026-03-04.") from error

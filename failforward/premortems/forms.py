@@ -4,7 +4,6 @@ mitigation."""
 from datetime import date, timedelta
 
 from wtforms import (
-    DateField,
     FieldList,
     HiddenField,
     RadioField,
@@ -17,21 +16,20 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from failforward.database import as_id
-from failforward.forms import Form, NumberField, WholeNumberField, choices, finite_number, plain_text, single_line
+from failforward.forms import (
+    DayField,
+    Form,
+    NumberField,
+    WholeNumberField,
+    choices,
+    finite_number,
+    plain_text,
+    single_line,
+)
 from failforward.premortems.models import MANUAL, METRIC, NEEDS_DRILL, OWNERS, TRIPWIRE_KINDS
 
 CAUSE_LENGTH = 300
 MAX_CAUSES = 30  # the aim is 5-10; beyond this the list is no longer a pre-mortem's
-
-
-class DayField(DateField):
-    """A calendar date that explains what it wants when the text is not one."""
-
-    def process_formdata(self, valuelist) -> None:
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as error:
-            raise ValueError("Enter the date, like 2026-03-04.") from error
 
 
 class StartForm(Form):

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 from wtforms import (
     BooleanField,
-    DateField,
     DateTimeLocalField,
     FieldList,
     FormField,
@@ -22,7 +21,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Re
 
 from failforward import clock
 from failforward.database import as_id
-from failforward.forms import Form, choices, plain_text, single_line
+from failforward.forms import DayField, Form, choices, plain_text, single_line
 from failforward.reviews.models import ACTION_STATUSES, CHECK_ANSWERS, FACTOR_KINDS, NOT_DOING, VERIFIED
 
 EXTRA_ROWS = 3  # empty rows offered after the filled ones, without JavaScript
@@ -46,16 +45,6 @@ def parse_from(text: str | None):
     except ValueError:
         return None
     return ("goal-week", row_id, day) if row_id else None
-
-
-class DayField(DateField):
-    """A calendar date that explains what it wants when the text is not one."""
-
-    def process_formdata(self, valuelist) -> None:
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as error:
-            raise ValueError("Enter the date, like 2026-03-04.") from error
 
 
 class MinuteField(DateTimeLocalField):
