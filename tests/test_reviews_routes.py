@@ -174,6 +174,9 @@ def test_actions_are_added_owned_marked_done_and_verified(client, login, people,
                                                              "due_on": "2020-01-01"})
     assert bad.status_code == 422 and "Write what you will see" in field_error(bad, "done_condition")
     assert "today to a year ahead" in field_error(bad, "due_on") and "Test page at handover" in text(bad)
+    far = client.post(f"/reviews/{review.id}/actions", data={**action_form, "due_on": "9999-12-31",
+                                                             "check_on": "9999-12-31"})
+    assert far.status_code == 422 and "today to a year ahead" in field_error(far, "due_on")
     assert client.post(f"/reviews/{review.id}/actions", data={**action_form, "owner_id": str(stranger.id)}
                        ).status_code == 422
     assert client.post(f"/reviews/{review.id}/actions", data=action_form).status_code == 303

@@ -186,7 +186,7 @@ class ActionForm(Form):
             raise ValidationError("Pick a date from today to a year ahead.")
 
     def validate_check_on(self, field) -> None:
-        due = self.due_on.data or self.today
+        due = self.today if self.due_on.errors else self.due_on.data or self.today
         if field.data and not due <= field.data <= due + timedelta(days=366):
             raise ValidationError("Pick a date on or after the due date, within a year of it.")
 
