@@ -44,3 +44,14 @@ def repeated(thread: Sequence[Said], author_id: int, body: str) -> Said | None:
     """The thread's last message when this author has just sent these very words (a double tap)."""
     last = thread[-1] if thread else None
     return last if last is not None and last.author_id == author_id and last.body == body else None
+
+
+def say_once(thread: Sequence[Said], author_id: int, body: str, build: Callable[[], Said]) -> Said:
+    """Add `build()`'s message to the thread and commit, unless this author has just sent these very
+    words: then the message already there."""
+    if last := repeated(thread, author_id, body):
+        return last
+    message = build()
+    db.session.add(message)
+    db.session.commit()
+    return message

@@ -5,6 +5,7 @@ import itertools
 import re
 from datetime import datetime
 
+from failforward import tasks
 from failforward.accounts.models import User
 from failforward.coaching import services as coaching
 from failforward.extensions import db
@@ -12,6 +13,14 @@ from failforward.goals import services as goals
 from failforward.goals.models import Drill, Goal
 from failforward.ledger import services as ledger
 from failforward.ledger.models import Rep
+
+
+def sweep() -> None:
+    """Run the minute sweep in-process, as the worker would (the test's own reads end first)."""
+    db.session.commit()
+    tasks.sweep.call_local()
+    db.session.expire_all()
+
 
 _keys = itertools.count(1)
 

@@ -7,13 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from failforward import tasks
 from failforward.checkins.models import WeeklyCheckin
 from failforward.extensions import db
 from failforward.feedback import services as feedback
 from failforward.mail.models import PENDING, SENT, OutboxMessage
 from tests.conftest import Inbox
-from tests.factories import count, link, log, make_drill, make_goal, text
+from tests.factories import count, link, log, make_drill, make_goal, sweep, text
 
 BERLIN, TONGA, HONOLULU = ZoneInfo("Europe/Berlin"), ZoneInfo("Pacific/Tongatapu"), ZoneInfo("Pacific/Honolulu")
 LONG_AGO = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -22,13 +21,6 @@ LONG_AGO = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 def local(zone: ZoneInfo, *parts: int) -> datetime:
     """A wall-clock time in `zone`, as the aware moment it stands for."""
     return datetime(*parts, tzinfo=zone)
-
-
-def sweep() -> None:
-    """Run the minute sweep in-process, as the worker would (the test's own reads end first)."""
-    db.session.commit()
-    tasks.sweep.call_local()
-    db.session.expire_all()
 
 
 @pytest.fixture

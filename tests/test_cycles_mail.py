@@ -6,23 +6,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from failforward import tasks
 from failforward.accounts.models import EmailSwitch
 from failforward.cycles import services
 from failforward.cycles.models import Cycle
 from failforward.extensions import db
 from failforward.mail.models import OutboxMessage
 from tests.conftest import Inbox
-from tests.factories import count, log, make_drill, make_goal
+from tests.factories import count, log, make_drill, make_goal, sweep
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 START = date(2026, 3, 2)
-
-
-def sweep() -> None:
-    db.session.commit()
-    tasks.sweep.call_local()
-    db.session.expire_all()
 
 
 def at(day: date, hour: int) -> datetime:

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from failforward import tasks
 from failforward.accounts import services as accounts
 from failforward.accounts.models import OPTIONAL_KINDS, EmailSwitch
 from failforward.coaching import services as coaching
@@ -17,17 +16,10 @@ from failforward.extensions import db
 from failforward.feedback import services as feedback
 from failforward.mail.models import FAILED, PENDING, SENT, OutboxMessage
 from tests.conftest import Inbox
-from tests.factories import link, log, make_drill, make_goal, text
+from tests.factories import link, log, make_drill, make_goal, sweep, text
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning in UTC
 TOKYO = ZoneInfo("Asia/Tokyo")
-
-
-def sweep() -> None:
-    """Run the minute sweep in-process, as the worker would (the test's own reads end first)."""
-    db.session.commit()
-    tasks.sweep.call_local()
-    db.session.expire_all()
 
 
 def body(message) -> str:

@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from failforward import tasks
 from failforward.accounts.models import EmailSwitch
 from failforward.extensions import db
 from failforward.feedback import services as feedback
@@ -15,7 +14,7 @@ from failforward.mail.models import PENDING, OutboxMessage
 from failforward.premortems import services
 from failforward.premortems.models import MANUAL, METRIC, MISSES, NO_REP, PLANNED, TripwireFiring
 from failforward.premortems.services import PreMortemError
-from tests.factories import link, log, make_drill, make_goal
+from tests.factories import link, log, make_drill, make_goal, sweep
 from tests.premortem_world import converted
 
 AUCKLAND, LOS_ANGELES = ZoneInfo("Pacific/Auckland"), ZoneInfo("America/Los_Angeles")
@@ -226,12 +225,6 @@ def test_firings_since_lists_the_learners_firings_from_a_moment(clock, learner, 
 
 
 # --- mail -----------------------------------------------------------------------------------------
-
-def sweep() -> None:
-    db.session.commit()
-    tasks.sweep.call_local()
-    db.session.expire_all()
-
 
 def test_a_firing_emails_once_after_quiet_hours(clock, inbox, learner):
     clock.set(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))

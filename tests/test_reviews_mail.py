@@ -7,13 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from failforward import tasks
 from failforward.accounts.models import EmailSwitch
 from failforward.extensions import db
 from failforward.mail.models import OutboxMessage
 from failforward.reviews import services
 from tests.conftest import Inbox
-from tests.factories import count, link
+from tests.factories import count, link, sweep
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 DUE, CHECK = date(2026, 3, 10), date(2026, 3, 12)
@@ -22,12 +21,6 @@ REMINDER = "A fix from a review is due today"
 
 def mails(inbox, person, subject: str) -> list:
     return [m for m in inbox.to(person.email) if m["Subject"] == subject]
-
-
-def sweep() -> None:
-    db.session.commit()
-    tasks.sweep.call_local()
-    db.session.expire_all()
 
 
 def at(day: date, hour: int) -> datetime:

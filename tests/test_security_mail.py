@@ -6,24 +6,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from failforward import tasks
 from failforward.coaching.models import CoachingLink
 from failforward.extensions import db
 from failforward.mail.models import CANCELLED, FAILED, PENDING, SENT, OutboxMessage
 from tests.conftest import PASSWORD
-from tests.factories import link, log
+from tests.factories import link, log, sweep
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 EVENING = datetime(2026, 3, 2, 23, 0, tzinfo=TOKYO)  # 14:00 UTC: the learner's afternoon, the coach's night
 MORNING = datetime(2026, 3, 3, 7, 0, tzinfo=TOKYO)
 NOTE, QUESTION = "Froze when my manager watched", "Should I tell HR about the panic?"
-
-
-def sweep() -> None:
-    """Run the minute sweep in-process, as the worker would (the test's own reads end first)."""
-    db.session.commit()
-    tasks.sweep.call_local()
-    db.session.expire_all()
 
 
 def outbox() -> list[OutboxMessage]:

@@ -6,22 +6,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from failforward import tasks
 from failforward.accounts.models import EmailSwitch, User
 from failforward.extensions import db
 from failforward.mail.models import OutboxMessage
 from failforward.thresholds import services
 from failforward.thresholds.models import FollowUp
 from tests.conftest import Inbox
-from tests.factories import count, link, log, make_drill, make_goal
+from tests.factories import count, link, log, make_drill, make_goal, sweep
 
 AUCKLAND = ZoneInfo("Pacific/Auckland")
-
-
-def sweep() -> None:
-    db.session.commit()
-    tasks.sweep.call_local()
-    db.session.expire_all()
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:

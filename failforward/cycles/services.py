@@ -30,7 +30,7 @@ from failforward.cycles.models import (
 from failforward.extensions import db
 from failforward.goals.models import ACTIVE, HIGHER, LOWER, Drill, Goal
 from failforward.ledger.models import Rep
-from failforward.once import insert_once, repeated
+from failforward.once import insert_once, say_once
 from failforward.web import absolute_url
 
 PLAN_FIELDS = ("drill_id", "objective", "change", "prediction", "harm", "harm_goal_id", "adopt_if_pct",
@@ -221,12 +221,8 @@ def next_offered(cycle: Cycle) -> bool:
 
 def add_note(viewer: User, cycle: Cycle, kind: str, body: str) -> CycleNote:
     """An observation (the learner's, while it runs) or a comment; a double tap adds it once."""
-    if last := repeated([n for n in cycle.notes if n.kind == kind], viewer.id, body):
-        return last
-    note = CycleNote(cycle_id=cycle.id, author_id=viewer.id, kind=kind, body=body)
-    db.session.add(note)
-    db.session.commit()
-    return note
+    return say_once([n for n in cycle.notes if n.kind == kind], viewer.id, body,
+                    lambda: CycleNote(cycle_id=cycle.id, author_id=viewer.id, kind=kind, body=body))
 
 
 # --- pages --------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from failforward.lessons.models import (
     LessonComment,
     LessonTag,
 )
-from failforward.once import insert_once, repeated
+from failforward.once import insert_once, say_once
 from failforward.reflection.models import RecoveryRoutine, Reflection
 from failforward.reflection.prompts import SITUATIONS
 from failforward.reviews.models import Review
@@ -196,12 +196,8 @@ def set_shared(lesson: Lesson, shared: bool) -> None:
 
 def add_comment(viewer: User, lesson: Lesson, body: str) -> LessonComment:
     """Comment on a lesson the viewer may see; a double tap adds it once."""
-    if last := repeated(lesson.comments, viewer.id, body):
-        return last
-    comment = LessonComment(lesson_id=lesson.id, author_id=viewer.id, body=body)
-    db.session.add(comment)
-    db.session.commit()
-    return comment
+    return say_once(lesson.comments, viewer.id, body,
+                    lambda: LessonComment(lesson_id=lesson.id, author_id=viewer.id, body=body))
 
 
 # --- lists ---------------------------------------------------------------------------

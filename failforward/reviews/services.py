@@ -19,7 +19,7 @@ from failforward.coaching.models import CoachingLink
 from failforward.extensions import db
 from failforward.goals.models import ACTIVE, Goal
 from failforward.ledger.models import Rep
-from failforward.once import insert_once, repeated
+from failforward.once import insert_once, say_once
 from failforward.reflection.models import Reflection
 from failforward.reviews.models import (
     DONE,
@@ -205,12 +205,8 @@ def set_shared(review: Review, shared: bool) -> None:
 
 def add_comment(viewer: User, review: Review, body: str) -> ReviewComment:
     """Comment on a review the viewer may see; a double tap adds it once."""
-    if last := repeated(review.comments, viewer.id, body):
-        return last
-    comment = ReviewComment(review_id=review.id, author_id=viewer.id, body=body)
-    db.session.add(comment)
-    db.session.commit()
-    return comment
+    return say_once(review.comments, viewer.id, body,
+                    lambda: ReviewComment(review_id=review.id, author_id=viewer.id, body=body))
 
 
 def recent_reviews(learner: User, limit: int = 30) -> list[Review]:
