@@ -10,6 +10,7 @@ from failforward.cycles import services as cycles
 from failforward.cycles.models import Cycle, CycleNote
 from failforward.extensions import db
 from failforward.goals.models import Goal
+from tests.factories import fresh
 
 WHO_MAY_CALL = {
     "cycles.new": "learner-only",
@@ -50,11 +51,6 @@ def add_to_world(w: SimpleNamespace) -> None:
     w.__dict__.update(cycle=running.id, studied_cycle=studied.id)
 
 
-def _fresh(row_id: int) -> Cycle:
-    db.session.expire_all()
-    return db.session.get(Cycle, row_id)
-
-
 def _notes(kind: str) -> int:
     db.session.expire_all()
     return db.session.scalar(db.select(db.func.count()).select_from(CycleNote).where(CycleNote.kind == kind))
@@ -67,14 +63,14 @@ def posts() -> dict[str, tuple]:
                           lambda w, c: db.session.scalar(db.select(Cycle).filter_by(
                               objective="A cycle from this test")) is not None),
         "cycles.study": ("learner", lambda w: f"/cycles/{w.cycle}/study", lambda w: {},
-                         lambda w, c: _fresh(w.cycle).studied_at is not None),
+                         lambda w, c: fresh(Cycle, w.cycle).studied_at is not None),
         "cycles.decide": ("learner", lambda w: f"/cycles/{w.studied_cycle}/decision",
                           lambda w: {"decision": "adapt", "note": "Shorter"},
-                          lambda w, c: _fresh(w.studied_cycle).decision == "adapt"),
+                          lambda w, c: fresh(Cycle, w.studied_cycle).decision == "adapt"),
         "cycles.observe": ("learner", lambda w: f"/cycles/{w.cycle}/observations", lambda w: {"body": "Slow start"},
                            lambda w, c: _notes("observation") == 1),
         "cycles.comment": ("learner", lambda w: f"/cycles/{w.cycle}/comments", lambda w: {"comment-body": "A note"},
                            lambda w, c: _notes("comment") == 1),
         "cycles.update_rule": ("learner", lambda w: f"/cycles/{w.cycle}/rule", lambda w: dict(RULE_FORM),
-                               lambda w, c: _fresh(w.cycle).adopt_if_pct == 3),
+                               lambda w, c: fresh(Cycle, w.cycle).adopt_if_pct == 3),
     }

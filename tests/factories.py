@@ -82,6 +82,18 @@ def count(model, *where) -> int:
     return db.session.scalar(db.select(db.func.count()).select_from(model).where(*where))
 
 
+def count_now(model, *where) -> int:
+    """How many rows of `model` match in the database now (what this session holds is forgotten first)."""
+    db.session.expire_all()
+    return count(model, *where)
+
+
+def fresh(model, row_id: int):
+    """The row as the database has it now (None once deleted)."""
+    db.session.expire_all()
+    return db.session.get(model, row_id)
+
+
 def text(response) -> str:
     return response.get_data(as_text=True)
 

@@ -9,6 +9,7 @@ from failforward.extensions import db
 from failforward.goals.models import Goal
 from failforward.premortems import services
 from failforward.premortems.models import Cause, PreMortem, Risk, TripwireFiring
+from tests.factories import count_now, fresh
 
 WHO_MAY_CALL = {
     "premortems.new": "learner-only",
@@ -59,41 +60,31 @@ def add_to_world(w: SimpleNamespace) -> None:
     w.__dict__.update(premortem=writing.id, voting=voting.id, risk=manual.id, fired_risk=fired.id)
 
 
-def _count(model, *where) -> int:
-    db.session.expire_all()
-    return db.session.scalar(db.select(db.func.count()).select_from(model).where(*where))
-
-
-def _fresh(model, row_id: int):
-    db.session.expire_all()
-    return db.session.get(model, row_id)
-
-
 def posts() -> dict[str, tuple]:
     """(who, path, data, happened) for each POST, as test_security's Post takes them."""
     return {
         "premortems.create": ("learner", lambda w: f"/goals/{w.goal}/premortems",
-                              lambda w: {"timer_minutes": "6", "dots": "3"}, lambda w, c: _count(PreMortem) == 4),
+                              lambda w: {"timer_minutes": "6", "dots": "3"}, lambda w, c: count_now(PreMortem) == 4),
         "premortems.save_causes": ("learner", lambda w: f"/premortems/{w.premortem}/causes",
                                    lambda w: {"causes": "One\nTwo\nThree", "action": "save"},
-                                   lambda w, c: _count(Cause, Cause.premortem_id == w.premortem) == 3),
+                                   lambda w, c: count_now(Cause, Cause.premortem_id == w.premortem) == 3),
         "premortems.reveal_now": ("learner", lambda w: f"/premortems/{w.premortem}/reveal", lambda w: {},
-                                  lambda w, c: _fresh(PreMortem, w.premortem).revealed_at is not None),
+                                  lambda w, c: fresh(PreMortem, w.premortem).revealed_at is not None),
         "premortems.create_risk": ("learner", lambda w: f"/premortems/{w.voting}/risks",
                                    lambda w: {"title": "No feedback loop"},
-                                   lambda w, c: _count(Risk, Risk.premortem_id == w.voting) == 2),
+                                   lambda w, c: count_now(Risk, Risk.premortem_id == w.voting) == 2),
         "premortems.save_votes": ("learner", lambda w: f"/premortems/{w.voting}/votes",
-                                  lambda w: {"risk_ids": str(_fresh(PreMortem, w.voting).risks[0].id), "dots-0": "3"},
-                                  lambda w, c: _fresh(PreMortem, w.voting).risks[0].dots == 3),
+                                  lambda w: {"risk_ids": str(fresh(PreMortem, w.voting).risks[0].id), "dots-0": "3"},
+                                  lambda w, c: fresh(PreMortem, w.voting).risks[0].dots == 3),
         "premortems.close": ("learner", lambda w: f"/premortems/{w.voting}/close", lambda w: {},
-                             lambda w, c: _fresh(PreMortem, w.voting).stage == "convert"),
+                             lambda w, c: fresh(PreMortem, w.voting).stage == "convert"),
         "premortems.update_risk": ("learner", lambda w: f"/risks/{w.risk}",
                                    lambda w: {**MITIGATION, "prevention": "Nap first"},
-                                   lambda w, c: _fresh(Risk, w.risk).prevention == "Nap first"),
+                                   lambda w, c: fresh(Risk, w.risk).prevention == "Nap first"),
         "premortems.prevented": ("learner", lambda w: f"/risks/{w.risk}/prevented", lambda w: {},
-                                 lambda w, c: _fresh(Risk, w.risk).prevented_at is not None),
+                                 lambda w, c: fresh(Risk, w.risk).prevented_at is not None),
         "premortems.trigger": ("learner", lambda w: f"/risks/{w.risk}/trigger", lambda w: {},
-                               lambda w, c: _count(TripwireFiring, TripwireFiring.risk_id == w.risk) == 1),
+                               lambda w, c: count_now(TripwireFiring, TripwireFiring.risk_id == w.risk) == 1),
         "premortems.clear": ("learner", lambda w: f"/risks/{w.fired_risk}/clear", lambda w: {},
-                             lambda w, c: _fresh(Risk, w.fired_risk).open_firing is None),
+                             lambda w, c: fresh(Risk, w.fired_risk).open_firing is None),
     }

@@ -7,6 +7,7 @@ from failforward.accounts.models import User
 from failforward.extensions import db
 from failforward.reviews import services as reviews
 from failforward.reviews.models import Review, ReviewAction, ReviewComment
+from tests.factories import count_now, fresh
 
 WHO_MAY_CALL = {
     "reviews.index": "signed-in",
@@ -40,35 +41,25 @@ def add_to_world(w: SimpleNamespace) -> None:
     w.__dict__.update(blameless_review=review.id, review_action=action.id)
 
 
-def _fresh(model, row_id: int):
-    db.session.expire_all()
-    return db.session.get(model, row_id)
-
-
-def _count(model) -> int:
-    db.session.expire_all()
-    return db.session.scalar(db.select(db.func.count()).select_from(model))
-
-
 def posts() -> dict[str, tuple]:
     """(who, path, data, happened) for each POST, as test_security's Post takes them."""
     return {
         "reviews.create": ("learner", lambda w: "/reviews", lambda w: dict(REVIEW_FORM),
-                           lambda w, c: _count(Review) == 2),
+                           lambda w, c: count_now(Review) == 2),
         "reviews.update": ("learner", lambda w: f"/reviews/{w.blameless_review}",
                            lambda w: {**REVIEW_FORM, "trigger": "Renamed review"},
-                           lambda w, c: _fresh(Review, w.blameless_review).trigger == "Renamed review"),
+                           lambda w, c: fresh(Review, w.blameless_review).trigger == "Renamed review"),
         "reviews.share": ("learner", lambda w: f"/reviews/{w.blameless_review}/share", lambda w: {"shared": "y"},
-                          lambda w, c: _fresh(Review, w.blameless_review).shared),
+                          lambda w, c: fresh(Review, w.blameless_review).shared),
         "reviews.comment": ("learner", lambda w: f"/reviews/{w.blameless_review}/comments",
-                            lambda w: {"body": "A note"}, lambda w, c: _count(ReviewComment) == 1),
+                            lambda w: {"body": "A note"}, lambda w, c: count_now(ReviewComment) == 1),
         "reviews.add_action": ("learner", lambda w: f"/reviews/{w.blameless_review}/actions",
                                lambda w: {**ACTION_FORM, "owner_id": str(w.learner)},
-                               lambda w, c: _count(ReviewAction) == 2),
+                               lambda w, c: count_now(ReviewAction) == 2),
         "reviews.action_status": ("learner", lambda w: f"/actions/{w.review_action}/status",
                                   lambda w: {f"a{w.review_action}-status": "done"},
-                                  lambda w, c: _fresh(ReviewAction, w.review_action).status == "done"),
+                                  lambda w, c: fresh(ReviewAction, w.review_action).status == "done"),
         "reviews.answer_check": ("learner", lambda w: f"/actions/{w.review_action}/check",
                                  lambda w: {"answer": "worked", "note": "Seen it"},
-                                 lambda w, c: _fresh(ReviewAction, w.review_action).status == "verified"),
+                                 lambda w, c: fresh(ReviewAction, w.review_action).status == "verified"),
     }

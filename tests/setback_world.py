@@ -9,6 +9,7 @@ from failforward.lessons import services as lessons
 from failforward.lessons.models import Lesson, LessonComment
 from failforward.reflection import services as reflection
 from failforward.reflection.models import RecoveryRoutine, Reflection
+from tests.factories import count_now, fresh
 
 WHO_MAY_CALL = {
     "lessons.index": "signed-in",
@@ -56,43 +57,33 @@ def add_to_world(w: SimpleNamespace) -> None:
     w.__dict__.update(lesson=lesson.id, reflection=feeling.id, routine=routine.id)
 
 
-def _fresh(model, row_id: int):
-    db.session.expire_all()
-    return db.session.get(model, row_id)
-
-
-def _count(model) -> int:
-    db.session.expire_all()
-    return db.session.scalar(db.select(db.func.count()).select_from(model))
-
-
 def posts() -> dict[str, tuple]:
     """(who, path, data, happened) for each POST, as test_security's Post takes them."""
     return {
         "lessons.create": ("learner", lambda w: "/lessons", lambda w: dict(LESSON_FORM),
-                           lambda w, c: _count(Lesson) == 2),
+                           lambda w, c: count_now(Lesson) == 2),
         "lessons.update": ("learner", lambda w: f"/lessons/{w.lesson}",
                            lambda w: {**LESSON_FORM, "what_failed": "Renamed lesson"},
-                           lambda w, c: _fresh(Lesson, w.lesson).what_failed == "Renamed lesson"),
+                           lambda w, c: fresh(Lesson, w.lesson).what_failed == "Renamed lesson"),
         "lessons.delete": ("learner", lambda w: f"/lessons/{w.lesson}/delete", lambda w: {},
-                           lambda w, c: _fresh(Lesson, w.lesson) is None),
+                           lambda w, c: fresh(Lesson, w.lesson) is None),
         "lessons.answer_check": ("learner", lambda w: f"/lessons/{w.lesson}/check",
                                  lambda w: {f"check{w.lesson}-answer": "worked"},
-                                 lambda w, c: _fresh(Lesson, w.lesson).status == "worked"),
+                                 lambda w, c: fresh(Lesson, w.lesson).status == "worked"),
         "lessons.comment": ("learner", lambda w: f"/lessons/{w.lesson}/comments", lambda w: {"body": "A note"},
-                            lambda w, c: _count(LessonComment) == 1),
+                            lambda w, c: count_now(LessonComment) == 1),
         "reflection.create": ("learner", lambda w: "/reflections",
                               lambda w: {"situation": "plateau", "feeling": "numb", "intensity_before": "5",
                                          "what_happened": "From the test", "idempotency_key": "from-test-1"},
-                              lambda w, c: _count(Reflection) == 2),
+                              lambda w, c: count_now(Reflection) == 2),
         "reflection.finish": ("learner", lambda w: f"/reflections/{w.reflection}/reappraise",
                               lambda w: {"prompt": "consolidating", "intensity_after": "3"},
-                              lambda w, c: _fresh(Reflection, w.reflection).finished_at is not None),
+                              lambda w, c: fresh(Reflection, w.reflection).finished_at is not None),
         "reflection.share": ("learner", lambda w: f"/reflections/{w.reflection}/share", lambda w: {"shared": "yes"},
-                             lambda w, c: _fresh(Reflection, w.reflection).shared),
+                             lambda w, c: fresh(Reflection, w.reflection).shared),
         "reflection.start_routine": ("learner", lambda w: "/recovery", lambda w: {},
-                                     lambda w, c: _count(RecoveryRoutine) == 2),
+                                     lambda w, c: count_now(RecoveryRoutine) == 2),
         "reflection.save_routine": ("learner", lambda w: f"/recovery/{w.routine}",
                                     lambda w: {"what_happened": "From the test", "action": "save"},
-                                    lambda w, c: _fresh(RecoveryRoutine, w.routine).what_happened == "From the test"),
+                                    lambda w, c: fresh(RecoveryRoutine, w.routine).what_happened == "From the test"),
     }
