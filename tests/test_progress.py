@@ -285,6 +285,8 @@ def test_a_figure_without_target_or_baseline_has_no_band_and_can_start_at_zero()
     chart = progress.chart(weeks_of([2, 5, None]), target=None, baseline=None, direction="higher", from_zero=True)
     assert (chart.target_y, chart.band_top, chart.band_bottom, chart.baseline_y) == (None, None, None, None)
     assert [label for _y, label in chart.ticks] == ["0", "2.5", "5"] and chart.points[1][1] == chart.ticks[-1][0]
+    quiet = progress.chart(weeks_of([0, 5, None]), target=None, baseline=None, direction="higher", label_zeros=False)
+    assert [w.value_label for w in quiet.weeks] == ["", "5", ""] and quiet.weeks[0].y is not None
     empty = progress.chart(weeks_of([None, None]), target=None, baseline=None, direction="higher")
     assert empty.points == [] and empty.ticks
 

@@ -149,7 +149,7 @@ def _kpi(weeks: Weeks, key: str, title: str, about: str, start_hint: str, column
         in_progress = monday == weeks.current
         met = None if value is None or target is None else value >= target
         laid.append(KpiWeek(monday, value, None if in_progress and not met else met, in_progress, cells))
-    drawn = chart(laid, target, None, HIGHER, from_zero=True) if has_data else None
+    drawn = chart(laid, target, None, HIGHER, from_zero=True, label_zeros=False) if has_data else None
     return Kpi(key, title, about, start_hint, columns, laid, drawn, target_text if has_data else "")
 
 

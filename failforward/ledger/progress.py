@@ -187,10 +187,10 @@ def label_every(weeks: int) -> int:
 
 
 def chart(weeks: Sequence[Plotted], target: float | None, baseline: float | None, direction: str,
-          width: int = 320, height: int = 176, from_zero: bool = False) -> Chart:
+          width: int = 320, height: int = 176, from_zero: bool = False, label_zeros: bool = True) -> Chart:
     """Lay out the weekly chart: 2-3 round ticks spanning the values, the target and the baseline (either may be
-    None; `from_zero` spans 0 too, for counts and hours); a label under every week (every second or third when
-    12 weeks would crowd a phone)."""
+    None; `from_zero` spans 0 too, for counts and hours, and `label_zeros=False` leaves their empty weeks' dots
+    unlabelled); a label under every week (every second or third when 12 weeks would crowd a phone)."""
     left, right, top, bottom = 30, width - 6, 16, height - 30
     values = [w.value for w in weeks if w.value is not None] + [v for v in (target, baseline) if v is not None]
     values = values + [0.0] if from_zero or not values else values
@@ -214,7 +214,7 @@ def chart(weeks: Sequence[Plotted], target: float | None, baseline: float | None
                                   y=None if week.value is None else y(week.value),
                                   # Beyond 12 weeks, a figure over every dot would overlap: the labelled weeks'
                                   value_label="" if week.value is None or (len(weeks) > 12 and not label)
-                                  else figure(week.value)))
+                                  or (week.value == 0 and not label_zeros) else figure(week.value)))
     target_y = band_top = band_bottom = None
     if target is not None:
         target_y = y(target)
