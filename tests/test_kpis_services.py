@@ -183,6 +183,7 @@ def test_an_error_becomes_knowledge_in_the_week_it_is_first_answered_right(learn
 
 
 def test_closure_counts_fixes_done_within_30_days_and_waits_for_the_young_ones(learner, clock):
+    """A fix marked done before fixes kept the moment (completed_at is empty) is left out: its timing is unknown."""
     review = add(Review, learner_id=learner.id, trigger="Missed pages", idempotency_key=key(), created_at=SINCE)
     clock.set(NOW + timedelta(days=30))  # the first week's fixes are now 30 days old or more
     week = SINCE + timedelta(hours=1)
@@ -190,6 +191,8 @@ def test_closure_counts_fixes_done_within_30_days_and_waits_for_the_young_ones(l
         add(ReviewAction, review_id=review.id, learner_id=learner.id, what="Louder pager", due_on=date(2026, 3, 1),
             check_on=date(2026, 3, 8), created_at=week, idempotency_key=key(),
             completed_at=None if done_after is None else week + done_after)
+    add(ReviewAction, review_id=review.id, learner_id=learner.id, what="Old fix", due_on=date(2026, 3, 1),
+        check_on=date(2026, 3, 8), created_at=week, idempotency_key=key(), status="done")  # done, moment unknown
     young = NOW + timedelta(days=26)  # the window's last week now (30 March): 4 days old, not judged while open
     for done in (None, young + timedelta(days=1)):
         add(ReviewAction, review_id=review.id, learner_id=learner.id, what="Runbook", due_on=date(2026, 4, 1),

@@ -33,7 +33,7 @@ from failforward.ledger.progress import Chart, chart, figure
 from failforward.lessons.models import NOT_YET, WORKED, Lesson, LessonCheck
 from failforward.premortems.models import TripwireFiring
 from failforward.reflection.models import Reflection
-from failforward.reviews.models import Review, ReviewAction
+from failforward.reviews.models import DONE, VERIFIED, Review, ReviewAction
 from failforward.study.models import StudyItem, StudyReview
 from failforward.thresholds.models import FollowUp
 
@@ -199,9 +199,10 @@ def _statements() -> dict[str, Executable]:
         .where(StudyItem.learner_id == LEARNER, StudyItem.first_correct.is_(False), StudyItem.recovered.is_(True),
                StudyReview.correct.is_(True))
         .group_by(StudyReview.item_id).having(first_right >= SINCE),
-        # (created_at, completed_at) of the review fixes made
+        # (created_at, completed_at) of the review fixes made, but those done before fixes kept the moment (unknown)
         "actions": db.select(ReviewAction.created_at, ReviewAction.completed_at)
-        .where(ReviewAction.learner_id == LEARNER, ReviewAction.created_at >= SINCE),
+        .where(ReviewAction.learner_id == LEARNER, ReviewAction.created_at >= SINCE,
+               db.or_(ReviewAction.completed_at.is_not(None), ReviewAction.status.not_in((DONE, VERIFIED)))),
         # (starts_on, rule changed after the start) of the cycles that started by today (local days)
         "cycles": db.select(Cycle.starts_on, Cycle.rule_changed_after_start)
         .where(Cycle.learner_id == LEARNER, Cycle.starts_on >= db.bindparam("first_day"),
