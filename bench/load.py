@@ -49,6 +49,7 @@ SCENARIOS = (
     Scenario("home", "learner home  GET /", "/", "learner", expect="Log a rep"),
     Scenario("ledger", "ledger        GET /ledger", "/ledger", "learner", expect="Ledger"),
     Scenario("queue", "coach queue   GET /queue", "/queue", "coach", expect="Feedback queue"),
+    Scenario("progress", "progress      GET /progress", "/progress", "learner", expect="Focused practice"),
     Scenario("log_rep", "log a rep     POST /reps", "/reps", "learner", method="POST",
              target="write"),
 )

@@ -17,6 +17,7 @@ from failforward.extensions import csrf, db, htmx, login_manager, migrate
 from failforward.feedback.routes import bp as feedback_bp
 from failforward.goals.routes import bp as goals_bp
 from failforward.home.routes import bp as home_bp
+from failforward.kpis.routes import bp as kpis_bp
 from failforward.ledger.routes import bp as ledger_bp
 from failforward.lessons.routes import bp as lessons_bp
 from failforward.lessons.search import SEARCH_OBJECTS
@@ -83,4 +84,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(export_bp)
     app.register_blueprint(premortems_bp)
     app.register_blueprint(thresholds_bp)
+    app.register_blueprint(kpis_bp)
     cli.init_app(app)

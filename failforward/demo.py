@@ -1,6 +1,7 @@
 """Demo data: a coach and two learners, linked, with an accepted contract, a goal with a drill and
 three weeks of reps for the first learner, feedback answered and waiting, a pre-mortem taken to its
-tripwire and a small test (PDSA cycle) under way. Safe to run twice."""
+tripwire, a small test (PDSA cycle) under way, and this week's lesson, setback and review with a fix done (so
+the Progress page has something in each). Safe to run twice."""
 
 import random
 from datetime import timedelta
@@ -16,8 +17,13 @@ from failforward.extensions import db
 from failforward.feedback import services as feedback
 from failforward.goals import services as goals
 from failforward.ledger import services as ledger
+from failforward.ledger.models import MISS
+from failforward.lessons import services as lessons
 from failforward.premortems import models as premortem_models
 from failforward.premortems import services as premortems
+from failforward.reflection import services as reflection
+from failforward.reviews import services as reviews
+from failforward.reviews.models import DONE
 
 DEMO_PASSWORD = "practice-makes-progress"
 DEMO_PEOPLE = (
@@ -78,6 +84,7 @@ def _practice(learner: User) -> None:
     feedback.answer(coach, answered, "Clear, and fast. Next time name the impact in the first line.")
     feedback.ask(learner, reps[-1], "I hesitated on severity. How would you have called it?")
     _experiments(learner, goal, drill)
+    _looking_back(learner, goal, next((rep for rep in reversed(reps) if rep.outcome == MISS), reps[-1]))
 
 
 def _experiments(learner: User, goal, drill) -> None:
@@ -104,3 +111,27 @@ def _experiments(learner: User, goal, drill) -> None:
         "harm_goal_id": None, "adopt_if_pct": 5.0, "harm_tolerance_pct": 0.0, "min_reps": 5, "scope_pct": 10,
         "timebox_days": 7, "starts_on": clock.now().date() - timedelta(days=3), "undo_plan": "Go back to free text",
         "undo_speed": "at once", "next_if_inconclusive": "Run it for another week"}, None, "demo-cycle")
+
+
+def _looking_back(learner: User, goal, missed) -> None:
+    """A lesson from a missed rep, a setback worked through (intensity 7 down to 4), and a blameless review whose
+    first fix is done."""
+    today = clock.now().date()
+    lessons.create_lesson(learner, {
+        "happened_on": today, "context": "A disk-full alert on the replay", "what_failed": "I paged the database "
+        "team before checking which host filled up", "what_tried": "Read the alert title only",
+        "try_next": "Open the host graph before anyone else", "check_on": None, "shared": True, "goal_id": goal.id},
+        {}, ("rep", missed.id), "demo-lesson")
+    setback = reflection.start_reflection(learner, {
+        "situation": "missed-target", "intensity_before": 7, "rep_id": missed.id,
+        "what_happened": "Missed the 3-minute target again on a noisy alert."}, "demo-setback")
+    reflection.finish_reflection(setback, "next-rep", "", False, 4)
+    review, _ = reviews.create_review(learner, {
+        "trigger": "Two slow first updates on noisy alerts", "scope": "This week's drills", "counterfactual": "",
+        "what_worked": "The triage checklist kept the order right", "assumptions": "Noisy alerts need a filter first",
+        "shared": True}, [], [("tools", "The replay shows every alert at the same severity")], None, "demo-review")
+    fix, _ = reviews.add_action(review, {
+        "what": "Sort the replay's alerts by severity", "owner_id": learner.id, "due_on": None,
+        "done_condition": "The replay opens with the worst alert on top", "verify_plan": "", "check_on": None},
+        "demo-review-fix")
+    reviews.set_status(fix, DONE, "")

@@ -193,6 +193,7 @@ MENU = (
     ("home.index", "Home", ("home.index",)),
     ("ledger.goals_index", "Goals", ("ledger.goals_index", "home.goal", "goals.")),
     ("ledger.index", "Ledger", ("ledger.index", "ledger.new", "ledger.edit", "ledger.confirm_delete")),
+    ("kpis.index", "Progress", ("kpis.",)),
     ("feedback.index", "Feedback", ("feedback.index", "feedback.show", "feedback.new")),
     ("lessons.index", "Lessons", ("lessons.",)),
     ("study.index", "Study", ("study.",)),

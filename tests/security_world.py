@@ -98,6 +98,9 @@ WHO_MAY_CALL = {
     "ledger.delete": "learner-only",
     "ledger.index": "signed-in",
     "ledger.goals_index": "signed-in",
+    # the Progress page (the signed-in person's own figures; no one else's is reachable)
+    "kpis.index": "signed-in",
+    "kpis.download": "signed-in",
     "home.goal": "learner-or-coach",
     "ledger.learner_goals": "learner-or-coach",
     # feedback
@@ -264,6 +267,7 @@ def url_values(endpoint: str, w: SimpleNamespace) -> dict:
            **setback_world.IDS, **cycles_world.IDS, **premortem_world.IDS, **reviews_world.IDS}
     values = {argument: getattr(w, name) for argument, name in ids.items() if hasattr(w, name)}
     values["filename"] = "app.css"
+    values["key"] = "reps"
     if endpoint in tokens and hasattr(w, tokens[endpoint]):
         values["token"] = getattr(w, tokens[endpoint])
     return values

@@ -27,3 +27,11 @@ def test_the_demo_runs_twice_and_shows_every_step_on_the_goal_page(app, runner, 
     for shown in ("Practice squeezed out by on-call", "Book two 15-minute drill slots", "Faster first updates",
                   "after the practice", "weeks held"):
         assert shown in page, shown
+
+
+def test_the_demo_learner_sees_most_figures_on_the_progress_page(app, runner, client):
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    assert client.post("/login", data={"email": "lee@example.com", "password": DEMO_PASSWORD}).status_code == 303
+    page = text(client.get("/progress"))
+    for figure in ("practice", "reps", "feedback", "retros", "lessons", "reappraisal", "closure", "rules"):
+        assert f'<section class="card kpi" id="kpi-{figure}"' in page, figure

@@ -281,6 +281,24 @@ def test_higher_is_better_shades_from_the_target_up_and_big_values_get_no_decima
     assert 2 <= len(chart.ticks) <= 3 + 1
 
 
+def test_a_figure_without_target_or_baseline_has_no_band_and_can_start_at_zero():
+    chart = progress.chart(weeks_of([2, 5, None]), target=None, baseline=None, direction="higher", from_zero=True)
+    assert (chart.target_y, chart.band_top, chart.band_bottom, chart.baseline_y) == (None, None, None, None)
+    assert [label for _y, label in chart.ticks] == ["0", "2.5", "5"] and chart.points[1][1] == chart.ticks[-1][0]
+    quiet = progress.chart(weeks_of([0, 5, None]), target=None, baseline=None, direction="higher", label_zeros=False)
+    assert [w.value_label for w in quiet.weeks] == ["", "5", ""] and quiet.weeks[0].y is not None
+    empty = progress.chart(weeks_of([None, None]), target=None, baseline=None, direction="higher")
+    assert empty.points == [] and empty.ticks
+
+
+def test_a_year_of_weeks_labels_about_four_and_puts_figures_only_over_them():
+    chart = progress.chart(weeks_of([4.0] * 51 + [None]), target=3, baseline=10, direction="lower")
+    labelled = [w for w in chart.weeks if w.label]
+    assert 4 <= len(labelled) <= 6 and labelled[-1].label == "now"
+    assert [w.value_label for w in chart.weeks if w.value_label] == ["4"] * (len(labelled) - 1)
+    assert chart.dot_radius < 4
+
+
 @given(st.lists(st.one_of(st.none(), st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)), min_size=1,
                 max_size=52),
        st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), st.floats(min_value=-1e6, max_value=1e6,

@@ -123,6 +123,27 @@ def test_page_queries_do_not_grow_with_the_number_of_reps(app, login, people, ca
     assert large == small
 
 
+def test_the_progress_page_issues_as_many_queries_with_10_reps_as_with_1000(app, login, people):
+    """Each figure reads its window in one query (grouped or bucketed in Python), never one per week or per rep."""
+    coach, learners, drills = people
+    learner = learners[0]
+    browser = app.test_client()
+    login(learner, browser)
+
+    def count() -> int:
+        with counting_queries() as statements:
+            response = browser.get("/progress?weeks=52")
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200 and 'id="kpi-reps"' in page and 'id="kpi-feedback"' in page
+        return len(statements)
+
+    add_practice(learner, drills[learner.id], coach, 0, 10)
+    small = count()
+    add_practice(learner, drills[learner.id], coach, 10, 1000)  # 333 days of reps: every week of the window
+    assert count() == small
+    assert small <= 3 + 9  # the session, the person and the menu's coach check; the nine figures' queries
+
+
 def test_the_pages_show_the_reps_they_counted(app, login, people):
     """The counts above are only worth something if the pages really draw reps, feedback and the queue."""
     coach, learners, drills = people

@@ -11,7 +11,7 @@ from failforward.lessons import services as lessons
 from failforward.mail.models import OutboxMessage
 from failforward.reflection import services as reflection
 from failforward.reviews import services
-from failforward.reviews.models import DONE, NOT_YET, OPEN, VERIFIED, WORKED, Review
+from failforward.reviews.models import DONE, NOT_DOING, NOT_YET, OPEN, VERIFIED, WORKED, Review
 from failforward.thresholds import services as thresholds
 from tests.factories import count, link, log, make_drill, make_goal
 
@@ -180,6 +180,23 @@ def test_a_done_action_gets_no_due_reminder_and_not_yet_asks_again_a_week_later(
     services.answer_check(made, WORKED, "No missed page since")
     assert (made.status, made.evidence) == (VERIFIED, "No missed page since")
     assert services.create_due_notices(NOW + timedelta(days=8)) == 0
+
+
+def test_a_fix_keeps_the_moment_it_was_first_done_and_loses_it_when_reopened_or_dropped(learner, clock):
+    """The Progress page's closure within 30 days counts from this moment."""
+    made = action(review(learner))
+    assert made.completed_at is None
+    services.set_status(made, DONE, "")
+    assert made.completed_at == NOW
+    clock.set(NOW + timedelta(days=3))
+    services.answer_check(made, WORKED, "Fine")  # verified later: still done on the first day
+    assert (made.status, made.completed_at) == (VERIFIED, NOW)
+    services.set_status(made, OPEN, "")
+    assert made.completed_at is None
+    services.answer_check(made, WORKED, "")  # a check that worked verifies an open fix too
+    assert made.completed_at == NOW + timedelta(days=3)
+    services.set_status(made, NOT_DOING, "Pager retired")
+    assert made.completed_at is None
 
 
 def test_the_home_page_lists_actions_due_within_a_week_and_checks_that_came(learner):

@@ -6,9 +6,10 @@ ISO weeks start on Monday at local midnight; the current week is "in progress" a
 
 import math
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from failforward.calendar import week_start
@@ -121,13 +122,22 @@ def evaluate(weeks: list[WeekValue], required: int) -> Progress:
     return Progress(min(held, required), required, weeks, reached_on)
 
 
+class Plotted(Protocol):
+    """A week the chart can draw: a goal's WeekValue, or a week of a Progress-page figure."""
+
+    start: date
+    value: float | None
+    met: bool | None
+    in_progress: bool
+
+
 @dataclass(frozen=True)
 class ChartWeek:
     """One week on the chart: its column's centre, its label (None when there is no room), and its dot."""
 
     x: float
     label: str | None
-    week: WeekValue
+    week: Plotted
     y: float | None  # None: no reps that week
     value_label: str
 
@@ -144,12 +154,16 @@ class Chart:
     top: int
     bottom: int
     ticks: list[tuple[float, str]]  # (y, label) on the value axis
-    target_y: float
-    band_top: float  # the target band, between these two y coordinates
-    band_bottom: float
-    baseline_y: float
+    target_y: float | None  # None: a figure without a target (nor a band)
+    band_top: float | None  # the target band, between these two y coordinates
+    band_bottom: float | None
+    baseline_y: float | None  # None: no baseline
     weeks: list[ChartWeek]
     column: float  # a week's width
+
+    @property
+    def dot_radius(self) -> float:
+        return min(4.0, round(self.column / 2.5, 1))  # 52 weeks on a phone: dots that do not merge
 
     @property
     def points(self) -> list[tuple[float, float]]:
@@ -167,12 +181,19 @@ def _nice_step(span: float, count: int) -> float:
     return next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
 
 
-def chart(weeks: list[WeekValue], target: float, baseline: float, direction: str,
-          width: int = 320, height: int = 176) -> Chart:
-    """Lay out the weekly chart: 2-3 round ticks spanning the values, the target and the baseline; a
-    label under every week (every second or third when 12 weeks would crowd a phone)."""
+def label_every(weeks: int) -> int:
+    """Label every nth week so that the labels fit a phone: all of 6, every second of 9, about four of more."""
+    return 1 if weeks <= 6 else 2 if weeks <= 9 else max(3, math.ceil(weeks / 4))
+
+
+def chart(weeks: Sequence[Plotted], target: float | None, baseline: float | None, direction: str,
+          width: int = 320, height: int = 176, from_zero: bool = False, label_zeros: bool = True) -> Chart:
+    """Lay out the weekly chart: 2-3 round ticks spanning the values, the target and the baseline (either may be
+    None; `from_zero` spans 0 too, for counts and hours, and `label_zeros=False` leaves their empty weeks' dots
+    unlabelled); a label under every week (every second or third when 12 weeks would crowd a phone)."""
     left, right, top, bottom = 30, width - 6, 16, height - 30
-    values = [w.value for w in weeks if w.value is not None] + [target, baseline]
+    values = [w.value for w in weeks if w.value is not None] + [v for v in (target, baseline) if v is not None]
+    values = values + [0.0] if from_zero or not values else values
     step = _nice_step((max(values) - min(values)) or abs(max(values)) or 1.0, 2)
     low = math.floor(min(values) / step) * step
     high = math.ceil(max(values) / step) * step
@@ -184,15 +205,19 @@ def chart(weeks: list[WeekValue], target: float, baseline: float, direction: str
 
     ticks = [(y(low + i * step), figure(low + i * step)) for i in range(round((high - low) / step) + 1)]
     column = (right - left) / max(len(weeks), 1)
-    every = 1 if len(weeks) <= 6 else 2 if len(weeks) <= 9 else 3
+    every = label_every(len(weeks))
     laid_out = []
     for i, week in enumerate(weeks):
         shown = week.in_progress or (len(weeks) - 1 - i) % every == 0
         label = "now" if week.in_progress else f"{week.start.day} {week.start:%b}" if shown else None
         laid_out.append(ChartWeek(x=round(left + (i + 0.5) * column, 1), label=label, week=week,
                                   y=None if week.value is None else y(week.value),
-                                  value_label="" if week.value is None else figure(week.value)))
-    target_y = y(target)
-    band_top, band_bottom = (target_y, y(low)) if direction == LOWER else (y(high), target_y)
-    return Chart(width, height, left, right, top, bottom, ticks, target_y, band_top, band_bottom, y(baseline),
-                 laid_out, round(column, 1))
+                                  # Beyond 12 weeks, a figure over every dot would overlap: the labelled weeks'
+                                  value_label="" if week.value is None or (len(weeks) > 12 and not label)
+                                  or (week.value == 0 and not label_zeros) else figure(week.value)))
+    target_y = band_top = band_bottom = None
+    if target is not None:
+        target_y = y(target)
+        band_top, band_bottom = (target_y, y(low)) if direction == LOWER else (y(high), target_y)
+    return Chart(width, height, left, right, top, bottom, ticks, target_y, band_top, band_bottom,
+                 None if baseline is None else y(baseline), laid_out, round(column, 1))

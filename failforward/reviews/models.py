@@ -110,6 +110,8 @@ class ReviewAction(db.Model):
     check_answer: Mapped[str | None] = mapped_column(String(8))
     due_notified_on: Mapped[date | None] = mapped_column(Date)
     check_notified_on: Mapped[date | None] = mapped_column(Date)
+    # When it was last marked done or verified (None while open or not doing): the Progress page's closure rate.
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     idempotency_key: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
 

@@ -257,10 +257,20 @@ def add_action(review: Review, fields: dict, idempotency_key: str) -> tuple[Revi
 def set_status(action: ReviewAction, status: str, note: str) -> ReviewAction:
     """Open, done, verified (the note is the evidence) or not doing (the note is the reason)."""
     action.status = status
+    _stamp_completion(action)
     if status in (VERIFIED, NOT_DOING) or note:
         action.evidence = note
     db.session.commit()
     return action
+
+
+def _stamp_completion(action: ReviewAction) -> None:
+    """Keep the first time a fix was done or verified (verifying a done fix keeps the day it was done);
+    reopening it or deciding not to do it clears it."""
+    if action.status not in (DONE, VERIFIED):
+        action.completed_at = None
+    elif action.completed_at is None:
+        action.completed_at = clock.now()
 
 
 def answer_check(action: ReviewAction, answer: str, note: str) -> ReviewAction:
@@ -271,6 +281,7 @@ def answer_check(action: ReviewAction, answer: str, note: str) -> ReviewAction:
         action.check_on = today_for(action.learner) + SNOOZE
     elif answer == WORKED:
         action.status = VERIFIED
+        _stamp_completion(action)
         action.evidence = note or action.evidence or "It worked."
     elif note:
         action.evidence = note
