@@ -71,8 +71,10 @@ def test_link_page_shows_the_contract_to_both_sides(app, client, login, coach, l
 def test_learner_accepts_the_contract_and_the_coach_sees_it(app, client, login, coach, learner, link):
     login(learner)
     response = client.post(f"/coaching/links/{link.id}/contract/accept", data={"version": "1"})
-    assert response.status_code == 303 and response.location == f"/coaching/links/{link.id}"
-    assert "Contract accepted" in text_of(client.get(response.location))
+    assert response.status_code == 303 and response.location == "/"  # on to the practice, not a dead end
+    home = text_of(client.get(response.location))
+    assert "Contract accepted" in home and "Set your first goal" in home
+    assert "Back to your practice" in text_of(client.get(f"/coaching/links/{link.id}"))
     coach_client = app.test_client()
     login(coach, coach_client)
     assert "Accepted by Lee Learner" in text_of(coach_client.get(f"/coaching/links/{link.id}"))
