@@ -257,6 +257,12 @@ def test_the_invite_page_offers_sign_up_and_sign_in_that_come_back_to_it(client,
     assert f"/signup?next=/invite/{token}" in hrefs
     assert f"/login?next=/invite/{token}" in hrefs
     assert "Accept" not in page
+    header = [html.unescape(h) for h in re.findall(r'href="([^"]+)"', page.split("</header>")[0])]
+    assert f"/signup?next=/invite/{token}" in header and f"/login?next=/invite/{token}" in header
+    # and on from there: the sign-up page's header still carries the invite
+    signup = text_of(client.get(f"/signup?next=/invite/{token}")).split("</header>")[0]
+    assert f"/login?next=/invite/{token}" in [html.unescape(h) for h in re.findall(r'href="([^"]+)"', signup)]
+    assert 'href="/signup"' in text_of(client.get("/login"))  # elsewhere, plain links
 
 
 def test_signing_in_from_the_invite_page_comes_back_to_it(client, coach, learner):
