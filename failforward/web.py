@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
+from failforward import assets
 from failforward.calendar import zone_of
 from failforward.database import LARGEST_ID, as_id, whole_number, without_values, writes_done
 from failforward.extensions import csrf, db, htmx
@@ -182,7 +183,8 @@ def _security_headers(response: Response) -> Response:
     response.headers["X-Frame-Options"] = "DENY"
     if request.is_secure:  # HTTPS, also behind the proxy (ProxyFix reads X-Forwarded-Proto); never on plain http
         response.headers["Strict-Transport-Security"] = HSTS
-    if current_user and current_user.is_authenticated:
+    # A file is the same for everyone: it may be cached (and needs no look-up of who is signed in).
+    if request.endpoint not in assets.FILE_ENDPOINTS and current_user and current_user.is_authenticated:
         response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -243,6 +245,7 @@ def _server_error(error: Exception) -> tuple[str, int]:
 def init_app(app: Flask) -> None:
     """Register the plumbing on the app (before the blueprints: their routes take its `int` converter)."""
     app.url_map.converters["int"] = IdConverter
+    assets.init_app(app)
     app.before_request(_check_csrf)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _error_page)

@@ -37,6 +37,7 @@ NEW_PASSWORD = "a brand new passphrase"
 # is fixed per kind in WHAT_OTHERS_GET and checked by test_outsiders_get_what_the_inventory_says.
 WHO_MAY_CALL = {
     "static": "public",
+    "favicon": "public",
     "home.index": "public",
     # accounts
     "accounts.new": "public",

@@ -46,6 +46,29 @@ def test_invalid_sign_up_keeps_the_text_and_says_why_beside_the_field(client):
     assert 'aria-invalid="true"' in html
 
 
+@pytest.mark.parametrize(("email", "domain"), [("ada@lab.test", "lab.test"), ("ada@x.invalid", "x.invalid"),
+                                             ("ada@site.example", "site.example"), ("ada@localhost", "localhost"),
+                                             ("ada@box.localhost", "box.localhost")])
+def test_sign_up_at_a_reserved_domain_says_no_mail_can_reach_it(client, inbox, email, domain):
+    response = client.post("/signup", data={"name": "Ada", "email": email, "password": "a long enough password",
+                                            "timezone": "UTC"})
+    assert response.status_code == 422
+    page = html.unescape(response.get_data(as_text=True))
+    assert f"“{domain}” is reserved for testing: no mail can reach it." in page and f'value="{email}"' in page
+    assert "like name@example.com" not in page and not inbox.messages
+
+
+def test_sign_up_at_example_com_works_but_says_its_link_will_not_arrive(client, inbox):
+    response = client.post("/signup", data={"name": "Ada", "email": "ada@example.com",
+                                            "password": "a long enough password", "timezone": "UTC"})
+    assert response.status_code == 303 and inbox.last_to("ada@example.com")  # the demo's domain keeps working
+    assert "example.com is reserved for examples" in client.get(response.location).get_data(as_text=True)
+    signed_in = client.post("/login", data={"email": "ada@mail.example.org", "password": "x"})
+    assert "reserved" not in signed_in.get_data(as_text=True)
+    elsewhere = client.get("/signup/sent?email=ada@gmail.com").get_data(as_text=True)
+    assert "Check your email" in elsewhere and "reserved" not in elsewhere
+
+
 def test_login_page_and_wrong_password(client, make_user):
     user = make_user()
     response = client.post("/login", data={"email": user.email, "password": "nope"})

@@ -71,8 +71,10 @@ def test_link_page_shows_the_contract_to_both_sides(app, client, login, coach, l
 def test_learner_accepts_the_contract_and_the_coach_sees_it(app, client, login, coach, learner, link):
     login(learner)
     response = client.post(f"/coaching/links/{link.id}/contract/accept", data={"version": "1"})
-    assert response.status_code == 303 and response.location == f"/coaching/links/{link.id}"
-    assert "Contract accepted" in text_of(client.get(response.location))
+    assert response.status_code == 303 and response.location == "/"  # on to the practice, not a dead end
+    home = text_of(client.get(response.location))
+    assert "Contract accepted" in home and "Set your first goal" in home
+    assert "Back to your practice" in text_of(client.get(f"/coaching/links/{link.id}"))
     coach_client = app.test_client()
     login(coach, coach_client)
     assert "Accepted by Lee Learner" in text_of(coach_client.get(f"/coaching/links/{link.id}"))
@@ -255,6 +257,12 @@ def test_the_invite_page_offers_sign_up_and_sign_in_that_come_back_to_it(client,
     assert f"/signup?next=/invite/{token}" in hrefs
     assert f"/login?next=/invite/{token}" in hrefs
     assert "Accept" not in page
+    header = [html.unescape(h) for h in re.findall(r'href="([^"]+)"', page.split("</header>")[0])]
+    assert f"/signup?next=/invite/{token}" in header and f"/login?next=/invite/{token}" in header
+    # and on from there: the sign-up page's header still carries the invite
+    signup = text_of(client.get(f"/signup?next=/invite/{token}")).split("</header>")[0]
+    assert f"/login?next=/invite/{token}" in [html.unescape(h) for h in re.findall(r'href="([^"]+)"', signup)]
+    assert 'href="/signup"' in text_of(client.get("/login"))  # elsewhere, plain links
 
 
 def test_signing_in_from_the_invite_page_comes_back_to_it(client, coach, learner):

@@ -116,6 +116,21 @@ def test_the_card_lists_the_latest_five_reps_of_today_and_points_to_the_ledger(c
     assert "All of today's reps are in the ledger" not in text(client.get("/"))
 
 
+def test_todays_rows_say_the_day_and_drill_once(client, login, learner, goal, drill):
+    other = make_drill(goal, name="Second drill")
+    log(learner, drill, 4.0, at=MONDAY - timedelta(minutes=30))
+    log(learner, drill, 5.0, at=MONDAY - timedelta(minutes=20))
+    log(learner, other, 6.0, at=MONDAY - timedelta(minutes=10))
+    login(learner)
+    today = text(client.get("/")).split('id="todays-reps"')[1].split("</ul>")[0]
+    rows = re.findall(r'<li id="rep-\d+".*?</li>', today, re.S)
+    assert len(rows) == 3  # newest first: the second drill, then the first drill twice
+    assert "Second drill" in rows[0] and drill.name in rows[1] and drill.name not in rows[2]
+    assert "Mon 2 Mar" not in today and "08:40" in today and "08:30" in rows[2]
+    ledger = text(client.get("/ledger"))
+    assert ledger.count("Mon 2 Mar, ") == 1  # the first row of the day says the day, the others the time
+
+
 def test_a_double_tap_saves_once(client, htmx_client, login, learner, drill):
     login(learner)
     data = rep_form(drill)
@@ -284,11 +299,13 @@ def test_after_24_hours_a_rep_is_the_record(client, login, clock, learner, drill
     assert rep.value == 9.0 and count(Rep) == 1
 
 
-def test_deleting_asks_first(client, login, learner, drill):
+def test_deleting_asks_first_from_the_edit_page_away_from_edit(client, login, learner, drill):
     rep = log(learner, drill, 9.0, note="a rep to delete")
     login(learner)
-    ledger = text(client.get("/ledger"))
-    assert f'href="/reps/{rep.id}/delete"' in ledger
+    for page in ("/", "/ledger"):  # a row offers Edit; Delete is not its neighbour
+        row = re.search(rf'<li id="rep-{rep.id}".*?</li>', text(client.get(page)), re.S).group(0)
+        assert f'href="/reps/{rep.id}/edit"' in row and "/delete" not in row
+    assert f'href="/reps/{rep.id}/delete"' in text(client.get(f"/reps/{rep.id}/edit"))
     confirm = client.get(f"/reps/{rep.id}/delete")
     assert confirm.status_code == 200
     assert "Delete this rep?" in text(confirm) and "a rep to delete" in text(confirm)

@@ -44,7 +44,7 @@ def test_a_session_without_javascript_answers_reveals_and_rates(client, login, l
     answered = client.post(f"/study/items/{item.id}/answer", data={"given_answer": "Lyon", "confidence": "5"})
     assert answered.status_code == 303
     reveal = client.get(answered.location)
-    assert "Not quite" in text(reveal) and "<del>" in text(reveal) and "<ins>" in text(reveal)
+    assert "Not quite" in text(reveal) and "<del>" not in text(reveal) and "<ins>" not in text(reveal)
     assert 'data-shortcut="1"' in text(reveal)
 
     rated = client.post(f"/study/reviews/{the_review().id}/rate", data={"rating": "1", "error_class": "related",
@@ -53,6 +53,53 @@ def test_a_session_without_javascript_answers_reveals_and_rates(client, login, l
     assert "All done for now" in text(client.get(rated.location))
     review = the_review()
     assert (review.rating, review.error_class, review.confidence) == (1, "related", 5)
+
+
+def buttons(page) -> list[str]:
+    """The rating buttons in the reveal's main row (not the ones folded away under "after all?")."""
+    row = text(page).split('class="ratings__buttons"')[1].split("</div>")[0]
+    return re.findall(r'data-shortcut="(\d)"', row)
+
+
+def checked(page, name: str) -> list[str]:
+    return re.findall(rf'name="{name}" value="([^"]*)" checked', text(page))
+
+
+def reveal_after(client, item, given: str):
+    return client.get(client.post(f"/study/items/{item.id}/answer", data={"given_answer": given,
+                                                                            "confidence": "3"}).location)
+
+
+def test_the_answer_form_starts_at_the_middle_confidence(client, login, learner, deck):
+    login(learner)
+    assert checked(client.get("/study/session"), "confidence") == ["3"]
+
+
+def test_a_wrong_answer_far_off_shows_the_right_one_plainly_and_offers_again_only(client, login, learner, deck):
+    login(learner)
+    reveal = reveal_after(client, db.session.scalars(db.select(StudyItem)).one(), "Lyon")
+    right = text(reveal).split("Right answer</h3>")[1].split("</p>")[0]
+    assert right.strip().endswith(">Paris") and "<ins>" not in text(reveal)
+    assert buttons(reveal) == ["1"] and "Hard" not in text(reveal) and "Easy" not in text(reveal)
+    assert "What kind of error was it?" in text(reveal) and checked(reveal, "error_class") == []
+    assert "Almost right" in text(reveal) and "Near miss" not in text(reveal)
+
+
+def test_a_wrong_answer_a_letter_off_is_marked_and_suggested_as_almost_right(client, login, learner, deck):
+    login(learner)
+    reveal = reveal_after(client, db.session.scalars(db.select(StudyItem)).one(), "Pariss")
+    assert "Paris<del>s</del>" in text(reveal)
+    assert buttons(reveal) == ["1"] and checked(reveal, "error_class") == ["near_miss"]
+    client.post(f"/study/reviews/{the_review().id}/rate", data={"rating": "1", "error_class": "near_miss"})
+    assert the_review().error_class == "near_miss"  # the stored key is unchanged
+
+
+def test_a_right_answer_offers_hard_good_easy_and_keeps_again_folded_away(client, login, learner, deck):
+    login(learner)
+    reveal = reveal_after(client, db.session.scalars(db.select(StudyItem)).one(), "paris")
+    assert buttons(reveal) == ["2", "3", "4"]
+    folded = text(reveal).split("It was an error after all?")[1]
+    assert 'value="1" class="button rating rating--again"' in folded
 
 
 def test_a_session_with_htmx_swaps_the_card(htmx_client, login, learner, deck):
@@ -274,7 +321,8 @@ def test_page_queries_do_not_grow_with_the_number_of_items(client, login, learne
 def test_the_study_page_shows_what_is_due(client, login, learner, deck):
     login(learner)
     page = text(client.get("/study"))
-    assert re.search(r"0 due · 1 new", page) and "Start studying" in page and "Desired retention" in page
+    assert re.search(r"0 due · 1 new", page) and "Start studying" in page and "How much to remember" in page
+    assert ">Stats</a>" in page and "Desired retention" not in page and "What your errors became" not in page
 
 
 ANKI_HTML = ("#separator:tab\n#html:true\n#guid column:1\n#tags column:4\n"

@@ -160,12 +160,21 @@ def test_different_answers_do_not_match(given, expected):
 
 
 def test_the_reveal_marks_only_real_differences():
-    given, expected = answering.compare("Pariss", "paris")
-    assert [p for p in given if p.changed] == [answering.Piece("s", True)]
-    assert not any(p.changed for p in expected)
-    assert "".join(p.text for p in given) == "Pariss"
-    given, expected = answering.compare("Lyon", "Paris")
-    assert "".join(p.text for p in expected) == "Paris" and any(p.changed for p in expected)
+    near = answering.compare("Pariss", "paris")
+    assert [p for p in near.given if p.changed] == [answering.Piece("s", True)]
+    assert not any(p.changed for p in near.expected)
+    assert "".join(p.text for p in near.given) == "Pariss"
+    far = answering.compare("Lyon", "Paris")
+    assert "".join(p.text for p in far.expected) == "Paris" and any(p.changed for p in far.expected)
+
+
+@pytest.mark.parametrize(("given", "expected", "close"), [
+    ("recodar", "recordar", True), ("Pariss", "Paris", True), ("el eror", "el error", True),
+    ("Lyon", "Paris", False), ("olvidar", "recordar", False), ("no", "si", False), ("", "Paris", False),
+    ("PARIS", "paris", False),  # the same answer: nothing to mark
+])
+def test_only_close_answers_get_letter_marks(given, expected, close):
+    assert answering.compare(given, expected).close is close
 
 
 # --- import and export --------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Forms for signing up, signing in, passwords and settings."""
 
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
+from failforward.accounts.addresses import usable_address
 from failforward.accounts.models import OPTIONAL_KINDS
 from failforward.accounts.passwords import MAX_LENGTH, password_problem
 from failforward.forms import Form, choices, single_line, timezone_choices
@@ -12,8 +13,7 @@ WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 def email_field(label: str = "Email") -> EmailField:
     return EmailField(
         label,
-        validators=[DataRequired("Enter your email address."), Length(max=320), single_line,
-                    Email("Enter an email address like name@example.com.", check_deliverability=False)],
+        validators=[DataRequired("Enter your email address."), Length(max=320), single_line, usable_address],
         render_kw={"autocomplete": "email", "inputmode": "email", "spellcheck": "false"},
     )
 

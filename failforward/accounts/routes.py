@@ -6,7 +6,7 @@ from flask import Blueprint, after_this_request, current_app, flash, redirect, r
 from flask_login import current_user, login_required, login_user, logout_user
 
 from failforward import clock
-from failforward.accounts import services, throttle
+from failforward.accounts import addresses, services, throttle
 from failforward.accounts.forms import (
     ChangeEmailForm,
     ChangePasswordForm,
@@ -94,8 +94,9 @@ def create():
 
 @bp.get("/signup/sent")
 def sign_up_sent():
-    """Tell the person to open the link we emailed."""
-    return render("accounts/signup_sent.html", email=request.args.get("email", "")[:320])
+    """Tell the person to open the link we emailed (and that it cannot arrive at example.com)."""
+    email = request.args.get("email", "")[:320]
+    return render("accounts/signup_sent.html", email=email, example=addresses.example_domain(email))
 
 
 def _finish_page(token: str, form: ConfirmForm, status: int = 200):

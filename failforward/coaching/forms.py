@@ -1,9 +1,10 @@
 """Forms for invites and the learning contract."""
 
 from wtforms import EmailField, TextAreaField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
+from failforward.accounts.addresses import usable_address
 from failforward.forms import Form, WholeNumberField, plain_text, single_line
 
 
@@ -12,8 +13,7 @@ class InviteForm(Form):
 
     email = EmailField(
         "Learner's email (optional)",
-        validators=[Optional(), Length(max=320), single_line,
-                    Email("Enter an email address like name@example.com.", check_deliverability=False)],
+        validators=[Optional(), Length(max=320), single_line, usable_address],
         description="With an address, we email the link and only that person can use it.",
         render_kw={"autocomplete": "off", "inputmode": "email", "spellcheck": "false"},
     )

@@ -97,13 +97,15 @@ def show(link_id: int):
 @bp.post("/coaching/links/<int:link_id>/contract/accept")
 @login_required
 def accept_contract(link_id: int):
-    """The learner accepts the current version of the contract."""
+    """The learner accepts the current version of the contract, then goes on to their practice: the home
+    page, whose first step for a newcomer is "Set your first goal"."""
     link = access.link_or_404(current_user, link_id)
     form = AcceptContractForm()
     if form.validate_on_submit():
         try:
             services.accept_contract(current_user, link, form.version.data)
             flash("Contract accepted. Your coach can see that you did.", "success")
+            return redirect(url_for("home.index"), 303)
         except services.CoachingError as error:
             flash(str(error), "error")
     return redirect(url_for("coaching.show", link_id=link.id), 303)

@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Re
 from failforward.database import as_id
 from failforward.forms import Form, choices, plain_text, single_line
 from failforward.reflection.models import FEELINGS
-from failforward.reflection.prompts import SITUATIONS
+from failforward.reflection.prompts import SHORT, SITUATIONS
 
 INTENSITY = choices((str(n), str(n)) for n in range(11))
 WRITE_OWN = "own"
@@ -17,13 +17,14 @@ WRITE_OWN = "own"
 class FeelingForm(Form):
     """Step 1: what happened, the feeling and how strong it is."""
 
-    situation = RadioField("What kind of setback?", choices=choices(SITUATIONS.items()),
+    # The short names: six pills that fit a phone's width in three rows keep the form on one screen.
+    situation = RadioField("What kind of setback?", choices=choices([*SHORT.items(), ("other", SITUATIONS["other"])]),
                            validators=[InputRequired("Pick the kind of setback closest to yours.")])
     feeling = RadioField("What do you feel?", choices=choices(FEELINGS.items()), validators=[Optional()])
     feeling_own = StringField("Or in your own words", validators=[Optional(), Length(max=60), single_line],
                               render_kw={"autocomplete": "off"})
     intensity_before = RadioField("How strong is it right now?", choices=INTENSITY,
-                                  description="0 is not at all, 10 is as strong as it gets.",
+                                  description="0 not at all, 10 as strong as it gets",
                                   validators=[InputRequired("Pick a number from 0 to 10.")])
     what_happened = TextAreaField("What happened, in a sentence", validators=[
         DataRequired("Write a sentence about what happened."), Length(max=500), plain_text], render_kw={"rows": 2})

@@ -41,20 +41,37 @@ class Piece:
     changed: bool
 
 
-def compare(given: str, expected: str) -> tuple[list[Piece], list[Piece]]:
+# Two answers are close when the letters to change are at most this share of the longer one: then a
+# letter-by-letter diff shows the slip; further apart, marks all over the text only hide the right answer.
+CLOSE_SHARE = 0.4
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The learner's answer and the right one cut into runs, and whether they are close enough to mark."""
+
+    given: list[Piece]
+    expected: list[Piece]
+    close: bool
+
+
+def compare(given: str, expected: str) -> Comparison:
     """The learner's answer and the right one, each cut into same and different runs (difflib),
     ignoring case and accents so that only real differences are marked."""
     def keys(text: str) -> list[str]:
         return [" " if ch.isspace() else _fold(ch) for ch in text]
 
     matcher = difflib.SequenceMatcher(None, keys(given), keys(expected), autojunk=False)
-    left, right = [], []
+    left, right, edits = [], [], 0
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if i2 > i1:
             left.append(Piece(given[i1:i2], tag != "equal"))
         if j2 > j1:
             right.append(Piece(expected[j1:j2], tag != "equal"))
-    return left, right
+        if tag != "equal":
+            edits += max(i2 - i1, j2 - j1)
+    longer = max(len(given), len(expected))
+    return Comparison(given=left, expected=right, close=0 < edits <= max(1, int(longer * CLOSE_SHARE)))
 
 
 # --- the study session --------------------------------------------------------------------------

@@ -12,17 +12,17 @@ CONFIDENCE = {1: "1 · guessing", 2: "2", 3: "3", 4: "4", 5: "5 · certain"}
 
 
 class SettingsForm(Form):
-    """New items a day and the desired retention."""
+    """New items a day and how much to remember (FSRS's desired retention)."""
 
     new_per_day = WholeNumberField("New items a day", validators=[
         InputRequired("Enter how many new items to learn a day."),
         NumberRange(0, 500, "Enter between 0 and 500 new items a day.")],
         render_kw={"inputmode": "numeric"}, description="Due reviews always come first; 0 pauses new items.")
-    desired_retention = NumberField("Desired retention", validators=[
-        InputRequired("Enter the share of items you want to recall, like 0.9."), finite_number(),
-        NumberRange(0.7, 0.99, "Enter a retention between 0.70 and 0.99.")],
+    desired_retention = NumberField("How much to remember", validators=[
+        InputRequired("Enter how much to remember, like 0.9 for 9 items in 10."), finite_number(),
+        NumberRange(0.7, 0.99, "Enter a number from 0.70 to 0.99, like 0.9 for 9 items in 10.")],
         render_kw={"inputmode": "decimal"},
-        description="The chance of recall FSRS aims for at each review: higher means more reviews.")
+        description="0.9: when an item comes back, you still know 9 in 10 of them. Higher means more reviews.")
 
 
 class DeckForm(Form):
@@ -75,7 +75,8 @@ class AnswerForm(Form):
         DataRequired("Write your answer first, even a guess: a wrong answer helps you learn."),
         Length(max=ANSWER_MAX), plain_text], render_kw={"rows": 2, "autocomplete": "off", "autocapitalize": "off",
                                                         "spellcheck": "false"})
-    confidence = RadioField("How sure are you?", coerce=int, choices=choices(CONFIDENCE.items()),
+    # The middle as a default: one tap less for most answers, and a plain post without it is still refused.
+    confidence = RadioField("How sure are you?", coerce=int, choices=choices(CONFIDENCE.items()), default=3,
                             validators=[InputRequired("Pick how sure you are, from 1 to 5.")])
 
 

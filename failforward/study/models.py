@@ -15,12 +15,20 @@ from failforward.study import rich
 # The four FSRS ratings, in the learner's words.
 RATINGS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
 AGAIN = 1
-# What kind of error a wrong answer was (Huelser & Metcalfe: related errors help most).
+# What kind of error a wrong answer was (Huelser & Metcalfe: related errors help most). The stored key
+# "near_miss" stays (exports and old reviews carry it); people read "Almost right", because the contract's
+# glossary gives "near miss" another meaning.
 ERROR_CLASSES = {
-    "near_miss": "Near miss",
-    "related": "Related error (right kind of answer, wrong one)",
+    "near_miss": "Almost right",
+    "related": "Related error",
     "unrelated": "Unrelated error",
     "unknown": "Did not know",
+}
+ERROR_HINTS = {
+    "near_miss": "a letter or a word off",
+    "related": "the right kind of answer, the wrong one",
+    "unrelated": "nothing like the answer",
+    "unknown": "a blank, or a pure guess",
 }
 LEECH_FAILURES = 4
 GUID_MAX = 100

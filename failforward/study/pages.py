@@ -70,8 +70,7 @@ class SessionCard:
     queue: answering.Queue
     next_due: datetime | None  # when nothing is due now: when the next item is
     review: StudyReview | None  # the answer being revealed, waiting for its rating
-    given: list[answering.Piece]
-    expected: list[answering.Piece]
+    comparison: answering.Comparison | None  # the revealed answer beside the right one
 
 
 def session_card(learner: User, deck_id: int | None, reveal: StudyReview | None = None) -> SessionCard:
@@ -79,15 +78,15 @@ def session_card(learner: User, deck_id: int | None, reveal: StudyReview | None 
     deck = own_deck_or_none(learner, deck_id)
     queue = answering.next_in_queue(learner, deck_id)
     review = reveal or queue.pending
-    given, expected = answering.compare(review.given_answer, review.item.answer_text) if review else ([], [])
-    return SessionCard(deck=deck, queue=queue, review=review, given=given, expected=expected,
+    comparison = answering.compare(review.given_answer, review.item.answer_text) if review else None
+    return SessionCard(deck=deck, queue=queue, review=review, comparison=comparison,
                        next_due=None if queue.item or queue.pending else answering.next_due_at(learner, deck_id))
 
 
 def answering_card(learner: User, item: StudyItem, deck_id: int | None) -> SessionCard:
     """The card again with `item` still to answer (its answer was refused), whatever the queue says now."""
     queue = answering.next_in_queue(learner, deck_id)
-    return SessionCard(deck=own_deck_or_none(learner, deck_id), next_due=None, review=None, given=[], expected=[],
+    return SessionCard(deck=own_deck_or_none(learner, deck_id), next_due=None, review=None, comparison=None,
                        queue=answering.Queue(pending=None, item=item, due=queue.due, new_left=queue.new_left))
 
 

@@ -17,7 +17,7 @@ from failforward.study.forms import (
     RateForm,
     SettingsForm,
 )
-from failforward.study.models import ERROR_CLASSES, RATINGS
+from failforward.study.models import ERROR_CLASSES, ERROR_HINTS, RATINGS
 from failforward.web import done, invalid, query_number, query_page, render
 
 bp = Blueprint("study", __name__, url_prefix="/study")
@@ -191,9 +191,12 @@ def _card(deck_id: int | None, answer_form: AnswerForm | None = None, rate_form:
     """The session card's read model with its forms (the ones being corrected, or fresh ones)."""
     card = pages.session_card(current_user, deck_id, reveal)
     if rate_form is None and card.review:
-        rate_form = RateForm(formdata=None, rating=3 if card.review.matched is not False else 1)
+        wrong = card.review.matched is False
+        # A wrong answer a letter or two off is most likely "almost right": preselected, one tap to go on.
+        rate_form = RateForm(formdata=None, rating=1 if wrong else 3,
+                             error_class="near_miss" if wrong and card.comparison.close else None)
     return {**vars(card), "answer_form": answer_form or AnswerForm(formdata=None), "rate_form": rate_form,
-            "ratings": RATINGS, "error_classes": ERROR_CLASSES}
+            "ratings": RATINGS, "error_hints": ERROR_HINTS}
 
 
 @bp.get("/session")

@@ -54,6 +54,11 @@ def test_coach_invites_learner_who_accepts_invite_and_contract(live_server, open
     expect(learner.get_by_text("Not accepted yet. Read it, then accept it at the end.")).to_be_visible()
     learner.get_by_role("button", name="I accept this contract").click()
     expect(learner.get_by_text("Contract accepted.")).to_be_visible()
+    # The next step is the learner's first goal, not a page whose only button ends the link.
+    learner.get_by_role("link", name="Set your first goal").click()
+    expect(learner.get_by_role("heading", level=1, name="Set a stretch goal")).to_be_visible()
+    learner.go_back()
+    learner.get_by_role("link", name="Carla Coach").click()
     expect(learner.get_by_text(re.compile(r"^You accepted it on "))).to_be_visible()
     expect(learner.get_by_role("button", name="I accept this contract")).to_have_count(0)
 

@@ -31,6 +31,22 @@ def learner(live_server):
     app_clock.set_now(None)
 
 
+def test_the_setback_form_fits_one_phone_screen_with_its_button(live_server, open_page, learner):
+    """The "two minutes" promise: on a 390 x 844 phone the whole step, its button included, is on the first
+    screen, even with the line offering the latest miss above it; a pill whose label wraps stays round."""
+    me = open_page()
+    sign_in(me, live_server.url, LEARNER)
+    me.get_by_label("Value").fill("12")
+    me.get_by_role("button", name="Save rep").click()
+    expect(me.get_by_role("link", name="Reflect on this miss")).to_be_visible()
+    me.goto(f"{live_server.url}/setback")
+    expect(me.get_by_role("link", name="Reflect on that rep")).to_be_visible()
+    expect(me.get_by_role("button", name="Next: reframe it")).to_be_in_viewport(ratio=1)
+    for situation in ("A missed target", "A public mistake", "A bad review", "Something else"):
+        expect(me.get_by_role("radio", name=situation)).to_be_in_viewport()
+    expect(me.get_by_role("radio", name="10", exact=True)).to_be_in_viewport()
+
+
 @pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
 def test_a_miss_leads_to_a_reappraisal_and_a_lesson_whose_check_is_answered_later(live_server, open_page, learner,
                                                                                    js):
@@ -47,7 +63,7 @@ def test_a_miss_leads_to_a_reappraisal_and_a_lesson_whose_check_is_answered_late
 
     expect(me.get_by_role("heading", level=1, name="Had a setback?")).to_be_visible()
     expect(me.get_by_text("About your miss on Page triage")).to_be_visible()
-    me.get_by_role("radio", name="I missed a target").check()
+    me.get_by_role("radio", name="A missed target").check()
     me.get_by_role("radio", name="Frustrated").check()
     me.get_by_role("radio", name="8", exact=True).check()
     me.get_by_role("button", name="Next: reframe it").click()

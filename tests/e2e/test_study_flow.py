@@ -1,11 +1,15 @@
 """A study session on a phone, JavaScript on and off: import 10 items, study 5 (some wrong), see them come
 back due after the clock moves, and see the stats page count them."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from failforward.accounts.models import User
+from failforward.extensions import db
+from failforward.study import services
 from tests.e2e.conftest import sign_in
 
 LEARNER = "lee@example.com"
@@ -49,8 +53,10 @@ def test_import_study_come_back_due_and_count_the_errors(live_server, open_page,
         answer(me, "Somewhere else" if wrong else f"city  {i}", "5 · certain" if wrong else "3")
         if wrong:
             expect(card.get_by_text("Not quite")).to_be_visible()
-            expect(card.locator("ins")).not_to_have_count(0)
-            card.get_by_label("Near miss").check()
+            expect(card.locator("ins")).to_have_count(0)  # far from the answer: shown plainly, no letter marks
+            expect(card.get_by_role("button", name="Good")).to_have_count(0)  # a wrong answer's next step: Again
+            card.get_by_role("radio", name=re.compile("^Related error")).check()
+            card.get_by_text("Add why you thought that").click()
             card.get_by_label("Why I thought that").fill("I mixed them up")
             card.get_by_role("button", name="Again").click()
         else:
@@ -70,7 +76,7 @@ def test_import_study_come_back_due_and_count_the_errors(live_server, open_page,
     expect(card.get_by_role("heading", name="Capital number 1?")).to_be_visible()
 
     me.goto(f"{live_server.url}/study")
-    me.get_by_role("link", name="What your errors became").click()
+    me.get_by_role("link", name="Stats").click()
     figures = me.locator("dl.figures")
     expect(figures.get_by_text("Reviews")).to_be_visible()
     expect(figures.locator("dd").nth(0)).to_have_text("6")
@@ -78,3 +84,34 @@ def test_import_study_come_back_due_and_count_the_errors(live_server, open_page,
     expect(me.locator("#became-knowledge")).to_have_text("1 of 2")
     expect(me.get_by_text("…feeling sure (4–5)")).to_be_visible()
     expect(me.get_by_role("img", name="Share of wrong answers per week")).to_be_visible()
+
+
+def test_the_reveal_puts_the_next_step_on_a_phones_first_screen(live_server, open_page, clock):
+    """On a 390 x 844 phone: a wrong answer shows the right one, its kind of error and "Again" without
+    scrolling; a right one shows Hard, Good and Easy. Confidence starts in the middle: no tap needed."""
+    clock.set(START)
+    person = live_server.make_user("Lee Learner", LEARNER)
+    with live_server.app.app_context():
+        learner = db.session.get(User, person.id)
+        deck = services.create_deck(learner, learner, "Verbs", "")
+        for prompt, answer_text in (("to remember (Spanish)", "recordar"), ("to forget (Spanish)", "olvidar")):
+            services.create_item(learner, deck, {"prompt": prompt, "answer": answer_text})
+    me = open_page()
+    sign_in(me, live_server.url, LEARNER)
+    me.goto(f"{live_server.url}/study/session")
+    card = me.locator("#study-card")
+    expect(card.get_by_role("radio", name="3", exact=True)).to_be_checked()
+    card.get_by_label("Your answer").fill("acordarse de algo")
+    card.get_by_role("button", name="Check my answer").click()
+    expect(card.get_by_text("recordar", exact=True)).to_be_in_viewport()
+    expect(card.get_by_role("radio", name=re.compile("^Did not know"))).to_be_in_viewport()
+    expect(card.get_by_role("button", name="Again")).to_be_in_viewport(ratio=1)
+    expect(card.get_by_role("button", name="Good")).to_have_count(0)
+    card.get_by_role("radio", name=re.compile("^Unrelated error")).check()
+    card.get_by_role("button", name="Again").click()
+
+    card.get_by_label("Your answer").fill("Olvidar")
+    card.get_by_role("button", name="Check my answer").click()
+    for rating in ("Hard", "Good", "Easy"):
+        expect(card.get_by_role("button", name=rating)).to_be_in_viewport(ratio=1)
+    expect(card.get_by_role("button", name="Again")).not_to_be_visible()  # folded under "an error after all?"
