@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
+from failforward import clock
 from failforward.calendar import zone_of
 from failforward.database import LARGEST_ID, as_id, whole_number, without_values, writes_done
 from failforward.extensions import csrf, db, htmx
@@ -165,6 +166,13 @@ def duration(hours: float | None) -> str:
     return f"{round(hours / 24)} days"
 
 
+def ago(moment: datetime | None) -> str:
+    """How long ago a stored UTC time was, as people say it: "3 hours ago"."""
+    if moment is None:
+        return ""
+    return f"{duration((clock.now() - moment).total_seconds() / 3600)} ago"
+
+
 def _check_csrf() -> None:
     """Check the CSRF token of every POST up front; each form then reports a failure itself."""
     if request.method == "POST":
@@ -249,5 +257,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Exception, _server_error)
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["duration"] = duration
+    app.jinja_env.filters["ago"] = ago
     app.jinja_env.globals["wants_fragment"] = wants_fragment
     app.jinja_env.globals["menu"] = menu

@@ -106,6 +106,7 @@ WHO_MAY_CALL = {
     "feedback.index": "signed-in",
     "feedback.show": "learner-or-coach",
     "feedback.queue": "signed-in",
+    "overview.index": "coach-only",
     "feedback.answer": "coach-only",
     "feedback.follow_up": "learner-only",
     "feedback.rate": "learner-only",
