@@ -70,3 +70,33 @@ def test_a_learners_row_never_shows_another_coachs_learners(app, client, login, 
     login(coach)
     page = text(client.get("/learners"))
     assert "Lee Learner" in page and "Tess Theirs" not in page
+
+
+def test_an_overdue_request_shows_first_on_the_coachs_home(app, client, login, clock, coach, learner, make_user):
+    clock.set(NOW - timedelta(hours=30))
+    the_link = link(coach, learner)
+    feedback.ask(learner, log(learner, make_drill(make_goal(learner), name="Tempo run"), 4.0), "Pacing?")
+    clock.set(NOW)
+    login(coach)
+    home = text(client.get("/"))
+    assert "Set your first goal" not in home  # a coach without goals of their own is not onboarded as a learner
+    queue = home[home.index("Your feedback queue"):]
+    assert re.search(r"<strong>1 waiting</strong>,\s*<span class=\"badge badge--miss\">1 overdue</span>", queue)
+    assert "Nearest due: Lee Learner on Tempo run,\n      overdue since Wed 4 Mar, 09:00" in queue
+    assert 'href="/queue">Open the queue</a>' in queue
+    needs = home[home.index("Learners who need you"):]
+    assert f'<a href="/coaching/links/{the_link.id}">Lee Learner</a>: a feedback request is overdue' in needs
+    assert 'href="/learners">See all 1 learner in the overview</a>' in needs
+    assert home.index("Your feedback queue") < home.index("Learners who need you")
+
+
+def test_a_coach_who_practises_too_sees_their_own_practice_after_their_learners(app, client, login, coach, learner):
+    link(coach, learner)
+    make_drill(make_goal(coach, title="Coach better"))
+    login(coach)
+    home = text(client.get("/"))
+    assert "Nobody needs you right now" not in home  # Lee never practised
+    assert home.index("Learners who need you") < home.index("Your own practice") < home.index("Coach better")
+    login(learner)
+    home = text(client.get("/"))
+    assert "Your feedback queue" not in home and "Set your first goal" in home

@@ -16,6 +16,7 @@ from failforward.coaching.models import CoachingLink
 from failforward.coaching.services import roster
 from failforward.extensions import db
 from failforward.feedback.models import FeedbackRequest, waiting
+from failforward.feedback.services import queue, queue_size
 from failforward.goals.models import ACTIVE, Drill, Goal
 from failforward.ledger import services as ledger
 from failforward.ledger.models import MISS, Rep
@@ -281,3 +282,28 @@ def overview_page(coach: User, sort: str, descending: bool, attention_only: bool
     shown = [row for row in rows if row.needs_attention or not attention_only]
     shown.sort(key=SORTS[sort], reverse=descending)
     return OverviewPage(shown, sort, descending, attention_only, len(rows), sum(row.needs_attention for row in rows))
+
+
+# --- the coach's home -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CoachCard:
+    """The top of a coach's home: their queue's state (waiting, overdue, the nearest due) and the learners who
+    need them, with how many learners they have."""
+
+    waiting: int
+    overdue: int
+    nearest: FeedbackRequest | None
+    attention: list[LearnerRow]
+    learners: int
+
+
+def coach_card(coach: User, links: list[CoachingLink]) -> CoachCard | None:
+    """What a coach's home starts with (`links`: their roster); None for someone who coaches nobody."""
+    if not links:
+        return None
+    waiting_count, overdue = queue_size(coach)
+    nearest = queue(coach, 1)
+    rows = learner_rows(coach, links)
+    return CoachCard(waiting_count, overdue, nearest[0] if nearest else None,
+                     [row for row in rows if row.needs_attention], len(rows))
