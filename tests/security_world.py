@@ -107,6 +107,7 @@ WHO_MAY_CALL = {
     "feedback.show": "learner-or-coach",
     "feedback.queue": "signed-in",
     "overview.index": "coach-only",
+    "home.more": "signed-in",
     "feedback.answer": "coach-only",
     "feedback.follow_up": "learner-only",
     "feedback.rate": "learner-only",

@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import go_to, sign_in
 
 PAYLOAD = '<img src=x onerror=alert(1)>"><script>alert(2)</script>{{7*191919}}'
 COACH_NAME = f"Coach {PAYLOAD}"
@@ -20,7 +20,7 @@ def test_hostile_names_render_as_text_on_home_and_coaching_pages(live_server, op
     # The learner types the hostile name into the settings form: stored through the real form.
     as_learner = open_page()
     sign_in(as_learner, live_server.url, "lee@example.com")
-    as_learner.get_by_role("navigation", name="Main").get_by_role("link", name="Settings").click()
+    go_to(as_learner, "Settings")
     as_learner.get_by_label("Your name").fill(LEARNER_NAME)
     as_learner.get_by_role("button", name="Save settings").click()
     expect(as_learner.get_by_text("Settings saved.")).to_be_visible()
