@@ -49,6 +49,7 @@ SCENARIOS = (
     Scenario("home", "learner home  GET /", "/", "learner", expect="Log a rep"),
     Scenario("ledger", "ledger        GET /ledger", "/ledger", "learner", expect="Ledger"),
     Scenario("queue", "coach queue   GET /queue", "/queue", "coach", expect="Feedback queue"),
+    Scenario("overview", "overview      GET /learners", "/learners", "coach", expect="Your learners"),
     Scenario("log_rep", "log a rep     POST /reps", "/reps", "learner", method="POST",
              target="write"),
 )

@@ -298,8 +298,9 @@ class CoachCard:
     learners: int
 
 
-def coach_card(coach: User, links: list[CoachingLink]) -> CoachCard | None:
-    """What a coach's home starts with (`links`: their roster); None for someone who coaches nobody."""
+def coach_card(coach: User) -> CoachCard | None:
+    """What a coach's home starts with; None for someone who coaches nobody."""
+    links = roster(coach)
     if not links:
         return None
     waiting_count, overdue = queue_size(coach)
