@@ -15,8 +15,8 @@ from failforward.checkins.models import WeeklyCheckin
 from failforward.coaching.models import CoachingLink
 from failforward.coaching.services import roster
 from failforward.extensions import db
-from failforward.feedback.models import FeedbackRequest, waiting
-from failforward.feedback.services import queue, queue_size
+from failforward.feedback.models import FeedbackRequest
+from failforward.feedback.services import queue, queue_size, waiting_by_learner
 from failforward.goals.models import ACTIVE, Drill, Goal
 from failforward.ledger import services as ledger
 from failforward.ledger.models import MISS, Rep
@@ -92,8 +92,11 @@ def _slipping(state: Progress) -> bool:
 # --- one grouped query per figure -----------------------------------------------------------------
 
 def _last_practice(ids: list[int]) -> dict[int, datetime]:
-    return dict(db.session.execute(db.select(Rep.learner_id, db.func.max(Rep.performed_at))
-                                   .where(Rep.learner_id.in_(ids)).group_by(Rep.learner_id)).all())
+    """Each learner's latest rep: one index seek per learner (a GROUP BY read every rep of every learner)."""
+    latest = (db.select(db.func.max(Rep.performed_at)).where(Rep.learner_id == User.id)
+              .correlate(User).scalar_subquery())
+    return {learner_id: at for learner_id, at in db.session.execute(
+        db.select(User.id, db.type_coerce(latest, Rep.performed_at.type)).where(User.id.in_(ids))) if at}
 
 
 def _this_week(ids: list[int], starts: dict[int, datetime]) -> dict[int, tuple[int, int, int]]:
@@ -131,15 +134,6 @@ def _goals(ids: list[int], zones: dict[int, ZoneInfo]) -> dict[int, list[GoalHel
         held.setdefault(goal.learner_id, []).append(
             GoalHeld(goal.id, goal.title, state.held, state.required, _slipping(state)))
     return held
-
-
-def _requests(ids: list[int], now: datetime) -> dict[int, tuple[int, int, datetime]]:
-    """Open requests waiting for a coach: how many, how many overdue, and when the oldest was asked."""
-    late = db.and_(FeedbackRequest.answered_at.is_(None), FeedbackRequest.due_at < now)
-    return {learner_id: (count, overdue, oldest) for learner_id, count, overdue, oldest in db.session.execute(
-        db.select(FeedbackRequest.learner_id, db.func.count(), db.func.count().filter(late),
-                  db.func.min(FeedbackRequest.created_at))
-        .where(FeedbackRequest.learner_id.in_(ids), waiting()).group_by(FeedbackRequest.learner_id))}
 
 
 def _follow_ups(ids: list[int], now: datetime) -> dict[int, tuple[int, int]]:
@@ -210,7 +204,7 @@ def learner_rows(coach: User, links: list[CoachingLink] | None = None) -> list[L
     starts = {learner_id: week_bounds(weeks[learner_id], zone)[0] for learner_id, zone in zones.items()}
     todays = {learner_id: now.astimezone(zone).date() for learner_id, zone in zones.items()}
     last_practice, this_week, plans = _last_practice(ids), _this_week(ids, starts), _plans(ids)
-    goals, requests = _goals(ids, zones), _requests(ids, now)
+    goals, requests = _goals(ids, zones), waiting_by_learner(coach)
     follow_ups, actions = _follow_ups(ids, now), _actions(ids, coach, todays)
     setbacks, checkins = _setbacks(ids, starts), _last_checkins(ids)
     rows = []

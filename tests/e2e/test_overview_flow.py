@@ -20,8 +20,13 @@ SIZES = {"phone": {"width": 390, "height": 844}, "laptop": {"width": 1280, "heig
 
 
 def sort_by(page: Page, column: str) -> None:
-    """Sort by a column: its heading on a laptop, the "Sort by" links on a phone (whichever shows)."""
-    page.get_by_role("link", name=re.compile(rf"^{column}")).locator("visible=true").first.click()
+    """Sort by a column: its heading on a laptop; on a phone, the "Sort by" list (a <details>: no JavaScript)."""
+    sort_list = page.get_by_text("Sort by:")
+    if sort_list.is_visible():
+        sort_list.click()
+        page.get_by_role("navigation", name="Sort by").get_by_role("link", name=re.compile(rf"^{column}")).click()
+    else:
+        page.get_by_role("columnheader", name=re.compile(rf"^{column}")).get_by_role("link").click()
 
 
 def learner_names(page: Page) -> list[str]:
