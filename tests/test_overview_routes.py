@@ -25,7 +25,7 @@ def test_the_coach_sees_a_row_per_learner_with_links_to_their_pages(app, client,
     lee = page[page.index(f'id="learner-{learner.id}"'):]
     lee = lee[:lee.index("</tr>")]
     assert f'href="/coaching/links/{the_link.id}">Lee Learner</a>' in lee
-    assert f'href="/goals/{goal.id}">Answer pages faster</a> <span class="held">0 of 2 weeks</span>' in lee
+    assert f'href="/goals/{goal.id}">Answer pages faster</a>: <span class="held">0 of 2 weeks</span>' in lee
     assert re.search(r">25 hours ago</td>\s*<td[^>]*>1 of 5</td>\s*<td[^>]*>12 of 50</td>", lee)
     assert "1, oldest asked 25 hours ago" in lee and "1 overdue" in lee
     ida = page[page.index(f'id="learner-{idle.id}"'):page.index(f'id="learner-{learner.id}"')]
