@@ -113,8 +113,8 @@ def generate(seed: int = 3) -> Dataset:
                        **{k: v for k, v in spec.items() if k != "drills"})
             goals.append(row)
             goal_specs[goal_id] = spec
-            goal_models[goal_id] = Goal(**{k: row[k] for k in ("direction", "baseline", "target")},
-                                         partial_from_pct=PARTIAL_FROM_PCT)  # a column default: not set before insert
+            goal_models[goal_id] = Goal(partial_from_pct=PARTIAL_FROM_PCT,
+                                        **{k: row[k] for k in ("direction", "baseline", "target")})
             for name, minutes in spec["drills"]:
                 drill_id = len(drills) + 1
                 drills.append(dict(id=drill_id, goal_id=goal_id, learner_id=learner_id, name=name,

@@ -50,6 +50,7 @@ SCENARIOS = (
     Scenario("ledger", "ledger        GET /ledger", "/ledger", "learner", expect="Ledger"),
     Scenario("queue", "coach queue   GET /queue", "/queue", "coach", expect="Feedback queue"),
     Scenario("progress", "progress      GET /progress", "/progress", "learner", expect="Focused practice"),
+    Scenario("overview", "overview      GET /learners", "/learners", "coach", expect="Your learners"),
     Scenario("log_rep", "log a rep     POST /reps", "/reps", "learner", method="POST",
              target="write"),
 )

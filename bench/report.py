@@ -15,8 +15,8 @@ from bench.load import ScenarioResult
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # Issue 16: CPU per request at most this many times its floor's (the page floor for a GET, the write
-# floor for a POST); a write must also never be lost.
-FLOOR_MULTIPLES = {"home": 2.5, "ledger": 3.0, "queue": 4.0, "log_rep": 3.0}
+# floor for a POST); a write must also never be lost. Issue 14: the coach's overview of 50 learners at most 3x.
+FLOOR_MULTIPLES = {"home": 2.5, "ledger": 3.0, "queue": 4.0, "overview": 3.0, "log_rep": 3.0}
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from failforward.lessons.routes import bp as lessons_bp
 from failforward.lessons.search import SEARCH_OBJECTS
 from failforward.mail import services as mail
 from failforward.ops.routes import bp as ops_bp
+from failforward.overview.routes import bp as overview_bp
 from failforward.premortems.routes import bp as premortems_bp
 from failforward.reflection.routes import bp as reflection_bp
 from failforward.reviews.routes import bp as reviews_bp
@@ -85,4 +86,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(premortems_bp)
     app.register_blueprint(thresholds_bp)
     app.register_blueprint(kpis_bp)
+    app.register_blueprint(overview_bp)
     cli.init_app(app)

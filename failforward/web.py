@@ -1,6 +1,7 @@
 """Web plumbing used by every domain: render/done, CSRF pre-check, headers, errors, filters, and reading ids,
 pages and days from URLs (a number no id column holds is 404, never a database error)."""
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 
@@ -12,7 +13,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
-from failforward import assets
+from failforward import assets, clock
 from failforward.calendar import zone_of
 from failforward.database import LARGEST_ID, as_id, whole_number, without_values, writes_done
 from failforward.extensions import csrf, db, htmx
@@ -166,6 +167,13 @@ def duration(hours: float | None) -> str:
     return f"{round(hours / 24)} days"
 
 
+def ago(moment: datetime | None) -> str:
+    """How long ago a stored UTC time was, as people say it: "3 hours ago"."""
+    if moment is None:
+        return ""
+    return f"{duration((clock.now() - moment).total_seconds() / 3600)} ago"
+
+
 def _check_csrf() -> None:
     """Check the CSRF token of every POST up front; each form then reports a failure itself."""
     if request.method == "POST":
@@ -189,37 +197,57 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-# The signed-in menu: endpoint, label, and what marks it current (endpoints, or blueprint prefixes ending
-# in "."). Queue is for coaches only.
+# The signed-in menu: endpoint, label, what marks it current (endpoints, or blueprint prefixes ending in "."),
+# and whose place it is: the learner's, the coach's (only for someone who coaches), the account's, or an action
+# (a setback is something one logs, not a place: it is drawn as a button, last).
+LEARNER, COACH, ACCOUNT, ACTION = "learner", "coach", "account", "action"
 MENU = (
-    ("home.index", "Home", ("home.index",)),
-    ("ledger.goals_index", "Goals", ("ledger.goals_index", "home.goal", "goals.")),
-    ("ledger.index", "Ledger", ("ledger.index", "ledger.new", "ledger.edit", "ledger.confirm_delete")),
-    ("kpis.index", "Progress", ("kpis.",)),
-    ("feedback.index", "Feedback", ("feedback.index", "feedback.show", "feedback.new")),
-    ("lessons.index", "Lessons", ("lessons.",)),
-    ("study.index", "Study", ("study.",)),
-    ("reflection.new", "Setback", ("reflection.",)),
-    ("checkins.index", "Check-ins", ("checkins.",)),
-    ("feedback.queue", "Queue", ("feedback.queue",)),
-    ("coaching.index", "Coaching", ("coaching.",)),
-    ("accounts.settings", "Settings", ("accounts.",)),
+    ("home.index", "Home", ("home.index",), LEARNER),
+    ("ledger.goals_index", "Goals", ("ledger.goals_index", "home.goal", "goals."), LEARNER),
+    ("ledger.index", "Ledger", ("ledger.index", "ledger.new", "ledger.edit", "ledger.confirm_delete"), LEARNER),
+    ("kpis.index", "Progress", ("kpis.",), LEARNER),
+    ("feedback.index", "Feedback", ("feedback.index", "feedback.show", "feedback.new"), LEARNER),
+    ("lessons.index", "Lessons", ("lessons.",), LEARNER),
+    ("study.index", "Study", ("study.",), LEARNER),
+    ("checkins.index", "Check-ins", ("checkins.",), LEARNER),
+    ("feedback.queue", "Queue", ("feedback.queue",), COACH),
+    ("overview.index", "Learners", ("overview.",), COACH),
+    ("coaching.index", "Coaching", ("coaching.",), ACCOUNT),
+    ("accounts.settings", "Settings", ("accounts.",), ACCOUNT),
+    ("reflection.new", "Log a setback", ("reflection.",), ACTION),
 )
+# On a phone the bar keeps these (and "More"); every place is on the More page. A coach's bar holds the coach's
+# places, a learner's their goals and ledger.
+SHORT = {COACH: ("home.index", "feedback.queue", "overview.index"),
+         LEARNER: ("home.index", "ledger.goals_index", "ledger.index")}
 
 
-def menu(coach: bool) -> list[tuple[str, str, bool]]:
-    """The menu's links for this request: (url, label, is the current page). The paths are built once
-    per app, below the script root, which each request puts in front: a dozen url_for calls on every
-    page cost more than the rest of the header."""
+@dataclass(frozen=True)
+class MenuLink:
+    """One place in the menu: where it goes, its name, whether it is this page, whose place it is, and whether a
+    phone's short bar shows it."""
+
+    url: str
+    label: str
+    current: bool
+    group: str
+    short: bool
+
+
+def menu(coach: bool) -> list[MenuLink]:
+    """The menu's links for this request. The paths are built once per app, below the script root, which each
+    request puts in front: a dozen url_for calls on every page cost more than the rest of the header."""
     paths = current_app.extensions.get("failforward_menu")
     if paths is None:
         root = len(request.script_root)
-        paths = current_app.extensions["failforward_menu"] = [url_for(endpoint)[root:] for endpoint, _, _ in MENU]
+        paths = current_app.extensions["failforward_menu"] = [url_for(endpoint)[root:] for endpoint, *_ in MENU]
     here = request.endpoint or ""
-    return [(request.script_root + path, label, here in marks or any(m.endswith(".") and here.startswith(m)
-                                                                     for m in marks))
-            for path, (endpoint, label, marks) in zip(paths, MENU, strict=True)
-            if coach or endpoint != "feedback.queue"]
+    short = SHORT[COACH if coach else LEARNER]
+    return [MenuLink(request.script_root + path, label,
+                     here in marks or any(m.endswith(".") and here.startswith(m) for m in marks), group,
+                     endpoint in short)
+            for path, (endpoint, label, marks, group) in zip(paths, MENU, strict=True)
+            if coach or group != COACH]
 
 
 def _error_page(error: HTTPException) -> tuple[str, int]:
@@ -253,5 +281,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Exception, _server_error)
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["duration"] = duration
+    app.jinja_env.filters["ago"] = ago
     app.jinja_env.globals["wants_fragment"] = wants_fragment
     app.jinja_env.globals["menu"] = menu

@@ -110,6 +110,8 @@ WHO_MAY_CALL = {
     "feedback.index": "signed-in",
     "feedback.show": "learner-or-coach",
     "feedback.queue": "signed-in",
+    "overview.index": "coach-only",
+    "home.more": "signed-in",
     "feedback.answer": "coach-only",
     "feedback.follow_up": "learner-only",
     "feedback.rate": "learner-only",

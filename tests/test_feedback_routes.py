@@ -243,6 +243,21 @@ def test_latency_figures_for_the_learner_and_per_learner_for_the_coach(app, logi
     assert "no requests" in queue[queue.index("Quinn Quiet"):]
 
 
+def test_the_queue_shows_the_coachs_own_latency_not_another_coachs(app, login, clock, make_user, coach, learner,
+                                                                    drill, the_link):
+    other_coach = make_user(name="Olu Other")
+    link(other_coach, learner)
+    for day, (who, hours) in enumerate(((other_coach, 1), (coach, 20), (other_coach, 2))):
+        clock.set(at(day * 24))
+        request = services.ask(learner, log(learner, drill, 4.0), "")
+        clock.set(at(day * 24 + hours))
+        services.answer(who, request, "ok")
+    clock.set(at(80))
+    queue = text(browser_for(app, login, coach).get("/queue"))
+    row = queue[queue.index("Lee Learner</a></td>"):]
+    assert re.match(r"Lee Learner</a></td>\s*<td>20 hours</td><td>20 hours</td>\s*<td>0 of 1</td>", row)
+
+
 # --- who may see what ---------------------------------------------------------------------------
 
 def test_a_coach_whose_link_ended_gets_404_at_once(app, login, coach, learner, the_link, feedback):

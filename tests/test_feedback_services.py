@@ -257,3 +257,24 @@ def test_an_unanswered_requests_age_does_not_depend_on_the_zone_the_time_is_writ
         clock.set(at(2).astimezone(ZoneInfo(zone)))  # the same moment, written in another zone
         figures = services.latency([learner.id])[learner.id]
         assert (figures.median_hours, figures.late) == (2.0, 0), zone
+
+
+def test_a_coachs_own_latency_counts_only_their_own_answers(app, clock, make_user, coach, learner, drill, the_link):
+    other_coach = make_user(name="Olu Other")
+    link(other_coach, learner)
+    answered_after(clock, other_coach, learner, drill, 0, 2)  # the other coach's quick answer
+    both = answered_after(clock, other_coach, learner, drill, 24, 1)
+    clock.set(at(24 + 9))
+    services.answer(coach, both, "me too")  # Casey answered this one 9 hours after the practice
+    answered_after(clock, coach, learner, drill, 48, 30)
+    clock.set(at(100))
+    services.ask(learner, log(learner, drill, 4.0), "")  # nobody answered: it waits for every coach
+    clock.set(at(104))
+
+    everyone = services.latency([learner.id])[learner.id]
+    assert (everyone.requests, everyone.answered, everyone.median_hours) == (4, 3, 3.0)  # 2, 1, 30, 4
+    casey = services.latency([learner.id], coach.id)[learner.id]
+    assert (casey.requests, casey.answered, casey.late) == (3, 2, 1)  # 9, 30 and the open 4
+    assert casey.median_hours == 9.0
+    olu = services.latency([learner.id], other_coach.id)[learner.id]
+    assert (olu.requests, olu.answered, olu.median_hours) == (3, 2, 2.0)  # 2, 1 and the open 4

@@ -219,3 +219,42 @@ def test_a_review_page_issues_as_many_queries_with_3_rows_as_with_30(app, login,
     small = (count(learner), count(coach))
     grow(3, 30)
     assert (count(learner), count(coach)) == small
+
+
+def test_the_coachs_overview_issues_as_many_queries_for_20_learners_as_for_2_and_for_1000_reps_as_for_10(
+        app, login, clock, make_user):
+    """One grouped query per figure across all the learners, never one per learner or per rep."""
+    clock.set(NOW - timedelta(days=365))
+    coach = make_user(name="Casey Coach")
+    learners = []
+
+    def add_learners(how_many: int) -> None:
+        for n in range(how_many):
+            learner = make_user(name=f"Learner {len(learners):02d}", timezone=("UTC", "Asia/Tokyo")[n % 2])
+            link(coach, learner)
+            goal = make_goal(learner)
+            drills = [make_drill(goal, name="Pager drill"), make_drill(make_goal(learner, title="Notes"), name="Notes")]
+            learners.append((learner, drills))
+
+    def count() -> int:
+        clock.set(NOW)
+        browser = app.test_client()
+        login(coach, browser)
+        with counting_queries() as statements:
+            response = browser.get("/learners?sort=goals")
+        assert response.status_code == 200 and f"Learner {len(learners) - 1:02d}" in response.get_data(as_text=True)
+        return len(statements)
+
+    add_learners(2)
+    for learner, drills in learners:
+        add_practice(learner, drills, coach, 0, 10)
+    two = count()
+    clock.set(NOW - timedelta(days=365))
+    add_learners(18)
+    for learner, drills in learners[2:]:
+        add_practice(learner, drills, coach, 0, 10)
+    twenty = count()
+    for learner, drills in learners[:2]:
+        add_practice(learner, drills, coach, 10, 1000)
+    many_reps = count()
+    assert two == twenty == many_reps

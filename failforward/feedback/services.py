@@ -3,7 +3,7 @@
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import abort
 
@@ -106,6 +106,19 @@ def queue_size(coach: User) -> tuple[int, int]:
     return total, overdue
 
 
+def waiting_by_learner(coach: User) -> dict[int, tuple[int, int, datetime]]:
+    """For each of the coach's learners with requests waiting: how many, how many overdue, and when the oldest
+    was asked (the coach's overview). Counted here, not by a GROUP BY: grouped on the learner, SQLite read the
+    learner index through every answered request instead of the waiting requests' index."""
+    now, found = clock.now(), {}
+    for learner_id, created_at, due_at, answered_at in db.session.execute(_open_for_coach(coach).with_only_columns(
+            FeedbackRequest.learner_id, FeedbackRequest.created_at, FeedbackRequest.due_at,
+            FeedbackRequest.answered_at)):
+        count, overdue, oldest = found.get(learner_id, (0, 0, created_at))
+        found[learner_id] = (count + 1, overdue + (answered_at is None and due_at < now), min(oldest, created_at))
+    return found
+
+
 @dataclass(frozen=True)
 class Trend:
     """A drill's latest values, oldest first, and the points of the small line that draws them."""
@@ -169,7 +182,7 @@ def queue_page(coach: User, page: int) -> QueuePage:
     requests = queue(coach, QUEUE_PAGE, (page - 1) * QUEUE_PAGE)
     learners = roster(coach)
     return QueuePage(requests, total, overdue, page, last_page, trends(sorted({r.rep.drill_id for r in requests})),
-                     learners, latency([link.learner_id for link in learners]))
+                     learners, latency([link.learner_id for link in learners], coach.id))
 
 
 def answer(coach: User, feedback: FeedbackRequest, body: str) -> FeedbackMessage:
@@ -252,15 +265,25 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def latency(learner_ids: list[int]) -> dict[int, Latency]:
-    """Latency figures per learner from one query over the last four weeks."""
+def latency(learner_ids: list[int], coach_id: int | None = None) -> dict[int, Latency]:
+    """Latency figures per learner from one query over the last four weeks. With `coach_id`, that coach's
+    own: the clock stops at their first answer, and a request another coach answered first is theirs, not
+    this coach's (it counts only if this coach answered it too)."""
     now = clock.now()
+    answered_at = FeedbackRequest.answered_at
+    query = db.select(FeedbackRequest.learner_id)
+    if coach_id is not None:
+        own = (db.select(FeedbackMessage.request_id, db.func.min(FeedbackMessage.created_at).label("at"))
+               .where(FeedbackMessage.author_id == coach_id).group_by(FeedbackMessage.request_id).subquery())
+        answered_at = own.c.at
+        query = query.outerjoin(own, own.c.request_id == FeedbackRequest.id).where(
+            db.or_(own.c.at.is_not(None), FeedbackRequest.answered_at.is_(None)))
     # Unanswered: its age so far. `now` typed like the column, so it is sent as naive UTC like the stored
     # values (untyped, SQLite got the zone's wall time and PostgreSQL compared it as timestamptz).
-    until = db.func.coalesce(FeedbackRequest.answered_at, db.literal(now, UtcDateTime()))
+    until = db.func.coalesce(answered_at, db.literal(now, UtcDateTime()))
     rows = db.session.execute(
-        db.select(FeedbackRequest.learner_id, hours_between(until, FeedbackRequest.practised_at),
-                  until > FeedbackRequest.due_at, FeedbackRequest.answered_at.is_not(None))
+        query.add_columns(hours_between(until, FeedbackRequest.practised_at), until > FeedbackRequest.due_at,
+                          answered_at.is_not(None))
         .where(FeedbackRequest.learner_id.in_(learner_ids), FeedbackRequest.created_at >= now - LATENCY_WINDOW))
     samples: dict[int, list] = {learner_id: [] for learner_id in learner_ids}
     for learner_id, hours, late, answered in rows:

@@ -27,3 +27,10 @@ def goal(goal_id: int):
     """A goal: its rule, weeks held, the weekly chart, its drills and latest reps."""
     page = goal_page(current_user, goal_or_404(current_user, goal_id))
     return render("goals/show.html", page=page)
+
+
+@bp.get("/more")
+@login_required
+def more():
+    """Every place in the app, grouped (the phone's short menu bar links here), and the setback action."""
+    return render("home/more.html")

@@ -18,6 +18,7 @@ from failforward.ledger.models import Rep
 from failforward.ledger.progress import Chart, Progress
 from failforward.lessons import services as lessons
 from failforward.lessons.models import Lesson
+from failforward.overview import services as overview
 from failforward.premortems import services as premortems
 from failforward.premortems.models import PreMortem
 from failforward.reviews import services as reviews
@@ -27,16 +28,17 @@ from failforward.thresholds.models import FollowUp
 
 @dataclass(frozen=True)
 class HomePage:
-    """The quick-log card, the active goals with where each rule stands, the 30-day checks due, the
-    person's coaches and learners, the pre-mortem card (tripwires that fired, risks a coach owns), the
-    lessons and reviews the contract asks for, and the fixes from reviews due or ready to check."""
+    """For a coach, first their queue and the learners who need them; then the quick-log card, the active
+    goals with where each rule stands, the 30-day checks due, the person's coaches, the
+    pre-mortem card (tripwires that fired, risks a coach owns), the lessons and reviews the contract asks
+    for, and the fixes from reviews due or ready to check."""
 
+    coach: overview.CoachCard | None
     card: ledger.QuickLog
     goals: list[Goal]
     progress: dict[int, Progress]
     checks: list[Lesson]
     coaches: list[CoachingLink]
-    roster: list[CoachingLink]
     ended_cycles: list[Cycle]
     premortems: premortems.HomeCard
     follow_ups: list[FollowUp]
@@ -46,12 +48,11 @@ class HomePage:
 def home_page(person: User, wanted_drill: int | None = None) -> HomePage:
     """What a signed-in person's home page shows (`wanted_drill` picked on the card if it can be logged)."""
     active = [g for g in goals.goals_of(person) if g.status == ACTIVE]
-    return HomePage(card=ledger.quick_log(person, wanted_drill), goals=active,
+    return HomePage(coach=overview.coach_card(person), card=ledger.quick_log(person, wanted_drill), goals=active,
                     progress=ledger.goal_progress(active, zone_of(person), ledger.STATUS_WEEKS),
                     checks=lessons.due_checks(person), coaches=coaching.coaches_of(person),
-                    roster=coaching.roster(person), ended_cycles=cycles.ended_cycles(person),
-                    premortems=premortems.home_card(person), follow_ups=thresholds.due_follow_ups(person),
-                    actions=reviews.actions_due(person))
+                    ended_cycles=cycles.ended_cycles(person), premortems=premortems.home_card(person),
+                    follow_ups=thresholds.due_follow_ups(person), actions=reviews.actions_due(person))
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ Pure functions over plain values, so the week and time-zone edges can be tested 
 ISO weeks start on Monday at local midnight; the current week is "in progress" and never failed.
 """
 
+import bisect
 import math
 import statistics
 from collections.abc import Iterable, Sequence
@@ -12,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from failforward.calendar import week_start
+from failforward.calendar import week_bounds, week_start
 from failforward.goals.models import LOWER
 
 CHART_WEEKS = 12
@@ -80,12 +81,20 @@ def weekly_values(
 ) -> list[WeekValue]:
     """Every local week from `first_week` to the current one, with its value and verdict."""
     current = week_start(now, zone)
+    mondays = [min(first_week, current)]
+    while mondays[-1] < current:
+        mondays.append(mondays[-1] + timedelta(days=7))
+    # Each rep finds its week among the weeks' UTC starts: converting every rep to the learner's zone cost more
+    # than the rest of a coach's overview of fifty learners.
+    starts = [week_bounds(monday, zone)[0] for monday in mondays]
+    end = week_bounds(current, zone)[1]
     buckets: dict[date, list[tuple[float, int]]] = {}
     for performed_at, value, minutes in reps:
-        buckets.setdefault(week_start(performed_at, zone), []).append((value, minutes or 0))
+        index = bisect.bisect_right(starts, performed_at) - 1
+        if index >= 0 and performed_at < end:
+            buckets.setdefault(mondays[index], []).append((value, minutes or 0))
     weeks = []
-    monday = min(first_week, current)
-    while monday <= current:
+    for monday in mondays:
         entries = buckets.get(monday, [])
         value = aggregate([v for v, _ in entries], how, direction)
         in_progress = monday == current
@@ -95,7 +104,6 @@ def weekly_values(
             hit = value <= target if direction == LOWER else value >= target
             met = None if in_progress and not hit else hit
         weeks.append(WeekValue(monday, value, len(entries), sum(m for _, m in entries), met, in_progress))
-        monday += timedelta(days=7)
     return weeks
 
 

@@ -208,14 +208,17 @@ def _window_start(zone: ZoneInfo, weeks: int) -> date:
     return week_start(clock.now(), zone) - timedelta(weeks=weeks - 1)
 
 
-def goal_progress(goals: list[Goal], zone: ZoneInfo, weeks: int = progress.CHART_WEEKS) -> dict[int, progress.Progress]:
+def goal_progress(goals: list[Goal], zone: ZoneInfo | dict[int, ZoneInfo],
+                  weeks: int = progress.CHART_WEEKS) -> dict[int, progress.Progress]:
     """Each goal's recent weeks (at least the rule's own and the one in progress) and rule status, from
-    one query for all of them. A status line needs no more: pass `weeks=STATUS_WEEKS`."""
+    one query for all of them. A status line needs no more: pass `weeks=STATUS_WEEKS`. `zone` is the
+    learner's, or each learner's by id when the goals are several learners' (a coach's overview)."""
     if not goals:
         return {}
+    zones = zone if isinstance(zone, dict) else {g.learner_id: zone for g in goals}
     window = max(weeks, max(g.weeks_required for g in goals) + 1)
-    first = _window_start(zone, window)
-    since, _ = week_bounds(first, zone)
+    firsts = {g.id: _window_start(zones[g.learner_id], window) for g in goals}
+    since = min(week_bounds(firsts[g.id], zones[g.learner_id])[0] for g in goals)
     rows = db.session.execute(
         db.select(Rep.goal_id, Rep.performed_at, Rep.value, Rep.duration_minutes)
         .where(Rep.goal_id.in_([g.id for g in goals]), Rep.performed_at >= since))
@@ -228,9 +231,10 @@ def goal_progress(goals: list[Goal], zone: ZoneInfo, weeks: int = progress.CHART
         # Weeks count from the goal's creation, or from its first rep when that came earlier (a rep
         # logged as practised before the goal was set up, or the weeks of practice it was set up from).
         begins = min([goal.created_at, *(performed_at for performed_at, _, _ in by_goal[goal.id])])
+        zone_here = zones[goal.learner_id]
         weekly = progress.weekly_values(by_goal[goal.id], how=goal.aggregation, direction=goal.direction,
-                                        target=goal.target, zone=zone, first_week=max(first, week_start(begins, zone)),
-                                        now=now)
+                                        target=goal.target, zone=zone_here, now=now,
+                                        first_week=max(firsts[goal.id], week_start(begins, zone_here)))
         result[goal.id] = progress.evaluate(weekly, goal.weeks_required)
     return result
 

@@ -225,3 +225,14 @@ def sign_in(page: Page, base_url: str, email: str, password: str = PASSWORD) -> 
     expect(page).to_have_url(f"{base_url}/")
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
+
+
+def go_to(page: Page, name: str) -> None:
+    """Follow the menu to a place: from the bar when it shows the link (a laptop, or a phone's short bar), else
+    through "More", the page that lists every place."""
+    bar = page.get_by_role("navigation", name="Main")
+    link = bar.get_by_role("link", name=name, exact=True)
+    if not link.is_visible():
+        bar.get_by_role("link", name="More", exact=True).click()
+        link = page.get_by_role("navigation", name="Every place").get_by_role("link", name=name, exact=True)
+    link.click()

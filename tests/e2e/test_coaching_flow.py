@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import mail_link
+from tests.e2e.conftest import go_to, mail_link
 
 NEW_PASSWORD = "tidal pools at dawn"
 
@@ -35,7 +35,7 @@ def test_coach_invites_learner_who_accepts_invite_and_contract(live_server, open
     expect(coach.get_by_text("Signed in as Carla Coach", exact=True)).to_be_visible()
     expect(coach.get_by_text("Welcome, Carla Coach. Your account is ready.")).to_be_visible()
 
-    coach.get_by_role("navigation", name="Main").get_by_role("link", name="Coaching").click()
+    go_to(coach, "Coaching")
     expect(coach.get_by_text("No learners yet.")).to_be_visible()
     coach.get_by_role("button", name="Create invite link").click()
     expect(coach.get_by_text("Invite ready.")).to_be_visible()
@@ -62,17 +62,17 @@ def test_coach_invites_learner_who_accepts_invite_and_contract(live_server, open
     expect(learner.get_by_text(re.compile(r"^You accepted it on "))).to_be_visible()
     expect(learner.get_by_role("button", name="I accept this contract")).to_have_count(0)
 
-    coach.get_by_role("navigation", name="Main").get_by_role("link", name="Coaching").click()
+    go_to(coach, "Coaching")
     learners = coach.get_by_role("region", name="Your learners")
     learners.get_by_role("link", name="Lee Learner").click()
     expect(coach.get_by_role("heading", level=1, name="Coaching Lee Learner")).to_be_visible()
     expect(coach.get_by_text(re.compile(r"^Accepted by Lee Learner on "))).to_be_visible()
     # The used invite no longer shows as open.
-    coach.get_by_role("navigation", name="Main").get_by_role("link", name="Coaching").click()
+    go_to(coach, "Coaching")
     expect(coach.get_by_label("Invite link")).to_have_count(0)
 
-    learner.get_by_role("navigation", name="Main").get_by_role("link", name="Coaching").click()
+    go_to(learner, "Coaching")
     coaches = learner.get_by_role("region", name="Your coaches")
     expect(coaches.get_by_role("link", name="Carla Coach")).to_be_visible()
-    learner.get_by_role("navigation", name="Main").get_by_role("link", name="Home").click()
+    go_to(learner, "Home")
     expect(learner.get_by_role("link", name="Carla Coach")).to_be_visible()

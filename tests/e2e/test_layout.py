@@ -50,7 +50,7 @@ def foundation(live_server: LiveServer) -> dict[str, list[str]]:
         "signed out": ["/", "/login", "/signup", "/reset", invite.removeprefix(live_server.url)],
         "signed in": ["/", "/coaching", f"/coaching/links/{as_coach}", f"/coaching/links/{as_learner}",
                       f"/coaching/links/{as_coach}/contract/edit", f"/coaching/links/{as_coach}/end",
-                      "/settings", "/settings/password", "/account/delete"],
+                      "/settings", "/settings/password", "/account/delete", "/more", "/learners"],
     }
 
 
@@ -80,3 +80,20 @@ def test_no_page_scrolls_sideways_at_360px_and_main_controls_are_44px(live_serve
 
     visit_all(page, live_server, foundation, look)
     assert not trouble, "\n".join(f"{path}: {problems}" for path, problems in trouble.items())
+
+
+def test_at_360px_the_menu_shows_every_link_it_has_in_view(live_server, open_page, foundation):
+    """A short bar that fits, not a long row that hides most of itself off-screen: every link the bar shows is
+    wholly in view, and More (a real page) reaches the rest."""
+    page = open_page(**NARROW)
+    sign_in(page, live_server.url, LONG_EMAIL)
+    for path in ("/", "/learners", "/lessons", "/more"):
+        page.goto(live_server.url + path)
+        links = page.get_by_role("navigation", name="Main").get_by_role("link")
+        names = [name.strip() for name in links.all_inner_texts() if name.strip()]
+        assert names[-1] == "More" and len(names) <= 5, (path, names)
+        for n in range(links.count()):
+            if links.nth(n).is_visible():
+                expect(links.nth(n)).to_be_in_viewport(ratio=1)
+    page.get_by_role("navigation", name="Every place").get_by_role("link", name="Settings", exact=True).click()
+    expect(page.get_by_role("heading", level=1, name="Settings")).to_be_visible()

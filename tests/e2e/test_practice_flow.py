@@ -16,7 +16,7 @@ from failforward.accounts.models import User
 from failforward.extensions import db
 from failforward.feedback import services as feedback
 from failforward.goals.models import Goal
-from tests.e2e.conftest import LiveServer, sign_in
+from tests.e2e.conftest import LiveServer, go_to, sign_in
 from tests.e2e.test_layout import MEASURE, MIN_TAP_PX, NARROW
 from tests.factories import log, make_drill, make_goal
 
@@ -24,11 +24,6 @@ COACH, LEARNER, NEWCOMER = "carla@example.com", "lee@example.com", "nia@example.
 NEWCOMER_PAGES = ["/", "/goals", "/ledger", "/feedback", "/log"]
 # A Wednesday morning: the reps of the flow fall on one day, in the middle of an ISO week.
 START = datetime(2026, 3, 11, 9, 0, tzinfo=UTC)
-
-
-def nav(page: Page, name: str) -> None:
-    """Follow a link of the main navigation."""
-    page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True).click()
 
 
 def quick_log(page: Page):
@@ -94,7 +89,7 @@ def test_learner_logs_reps_asks_for_feedback_and_sees_the_coachs_answer_and_late
         goal = db.session.scalar(db.select(Goal).where(Goal.learner_id == learner.id))
         make_drill(goal, name="Alarm review")
 
-    nav(me, "Home")
+    go_to(me, "Home")
     card = quick_log(me)
     expect(card.get_by_role("radio", name="Alarm review")).to_be_checked()
     if js:
@@ -132,7 +127,7 @@ def test_learner_logs_reps_asks_for_feedback_and_sees_the_coachs_answer_and_late
     clock.set(START + timedelta(minutes=2, hours=2, seconds=30 * 60))
     coach = open_page(js=js)
     sign_in(coach, live_server.url, COACH)
-    nav(coach, "Queue")
+    go_to(coach, "Queue")
     expect(coach.get_by_text("1 waiting, nearest due first.")).to_be_visible()
     item = coach.get_by_role("listitem").filter(has=coach.get_by_role("heading", name="Lee Learner · Page triage"))
     expect(item).to_contain_text("Did I read the alert in the right order?")
@@ -147,11 +142,11 @@ def test_learner_logs_reps_asks_for_feedback_and_sees_the_coachs_answer_and_late
         expect(coach.get_by_text("Nothing waiting.")).to_be_visible()
     expect(coach.get_by_label("Your feedback", exact=True)).to_have_count(0)
 
-    nav(me, "Ledger")
+    go_to(me, "Ledger")
     rep = me.get_by_role("listitem").filter(has_text="8 min")
     expect(rep.get_by_role("link", name="Feedback 2 hours 30 minutes after the practice")).to_be_visible()
     expect(rep.get_by_text("Yes. Next time, say the first step out loud before you act.")).to_be_visible()
-    nav(me, "Feedback")
+    go_to(me, "Feedback")
     latency = me.get_by_role("region", name="How fast feedback arrives")
     expect(latency).to_contain_text(re.compile(r"Median\s*2 hours 30 minutes"))
     expect(latency).to_contain_text(re.compile(r"Answered late\s*0 of 1"))
@@ -313,18 +308,23 @@ def test_no_page_of_the_practice_loop_scrolls_sideways_at_360px(live_server, ope
     assert not trouble, "\n".join(f"{where}: {problems}" for where, problems in trouble.items())
 
 
-def test_the_navigation_marks_the_current_page_and_reaches_every_link_at_360px(live_server, open_page):
+def test_the_navigation_marks_the_current_page_and_reaches_every_place_at_360px(live_server, open_page):
     coach, _learner = make_learner_with_coach(live_server)
     page = open_page(**NARROW)
     sign_in(page, live_server.url, COACH)
     main = page.get_by_role("navigation", name="Main")
+    # The coach's short bar: their places and More, all in view; the rest are one tap further, on More.
+    for name in ("Home", "Queue", "Learners", "More"):
+        expect(main.get_by_role("link", name=name, exact=True)).to_be_in_viewport()
     for name, heading in (("Settings", "Settings"), ("Queue", "Feedback queue"), ("Coaching", "Coaching"),
                           ("Feedback", "Feedback"), ("Ledger", "Practice ledger"), ("Goals", "Goals"),
-                          ("Home", "Home")):
-        main.get_by_role("link", name=name, exact=True).click()
+                          ("Learners", "Your learners"), ("Home", "Home")):
+        go_to(page, name)
         expect(page.get_by_role("heading", level=1, name=heading, exact=True)).to_have_count(1)
-        current = main.locator("[aria-current=page]")
-        expect(current).to_have_text(name)
+        shown = main.get_by_role("link", name=name, exact=True)
+        current = main.locator("[aria-current]:visible")
+        # A place in the short bar is marked there; one behind More marks More.
+        expect(current).to_have_text(name if shown.is_visible() else "More")
         expect(current).to_be_in_viewport()
 
 
@@ -343,7 +343,7 @@ def test_a_long_queue_pages_through_twenty_at_a_time_and_answering_stays_on_the_
             app_clock.set_now(None)
     page = open_page(js=js, **NARROW)
     sign_in(page, live_server.url, COACH)
-    nav(page, "Queue")
+    go_to(page, "Queue")
     expect(page.get_by_text("23 waiting, nearest due first. Showing 1–20.")).to_be_visible()
     expect(page.locator("#queue > li")).to_have_count(20)
     expect(page.locator("#queue > li").first).to_contain_text("Question 1")

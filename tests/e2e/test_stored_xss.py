@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import go_to, sign_in
 
 PAYLOAD = '<img src=x onerror=alert(1)>"><script>alert(2)</script>{{7*191919}}'
 COACH_NAME = f"Coach {PAYLOAD}"
@@ -20,7 +20,7 @@ def test_hostile_names_render_as_text_on_home_and_coaching_pages(live_server, op
     # The learner types the hostile name into the settings form: stored through the real form.
     as_learner = open_page()
     sign_in(as_learner, live_server.url, "lee@example.com")
-    as_learner.get_by_role("navigation", name="Main").get_by_role("link", name="Settings").click()
+    go_to(as_learner, "Settings")
     as_learner.get_by_label("Your name").fill(LEARNER_NAME)
     as_learner.get_by_role("button", name="Save settings").click()
     expect(as_learner.get_by_text("Settings saved.")).to_be_visible()
@@ -47,7 +47,8 @@ def test_hostile_names_render_as_text_on_home_and_coaching_pages(live_server, op
 
     as_coach = open_page()
     sign_in(as_coach, live_server.url, "coach@example.com")
-    expect(as_coach.get_by_role("main")).to_contain_text(COACH_NAME)
+    # A coach's home starts with the learners who need them (Lee has not practised), not their own name.
+    expect(as_coach.get_by_role("region", name="Learners who need you")).to_contain_text(LEARNER_NAME)
     expect(as_coach.get_by_text(f"Signed in as {COACH_NAME}", exact=True)).to_be_visible()
     expect(as_coach.get_by_role("link", name=LEARNER_NAME, exact=True)).to_be_visible()
     assert_nothing_ran(as_coach, open_page)

@@ -1,0 +1,1 @@
+"""The coach's overview: every active learner on one page, sortable, with who needs the coach now."""
