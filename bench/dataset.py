@@ -20,7 +20,7 @@ from failforward.coaching.models import CoachingLink, Contract
 from failforward.coaching.services import DEFAULT_CONTRACT
 from failforward.extensions import db
 from failforward.feedback.models import FeedbackMessage, FeedbackRequest, request_reps
-from failforward.goals.models import HIGHER, LOWER, Drill, Goal
+from failforward.goals.models import HIGHER, LOWER, PARTIAL_FROM_PCT, Drill, Goal
 from failforward.ledger.models import Rep
 from failforward.ledger.services import auto_outcome, refresh_all_goals
 
@@ -109,11 +109,12 @@ def generate(seed: int = 3) -> Dataset:
         for spec in GOALS:
             goal_id = len(goals) + 1
             row = dict(id=goal_id, learner_id=learner_id, why="It is what holds the rest back.", status="active",
-                       deadline=None, reached_on=None, drop_reason=None, created_at=year_ago - timedelta(days=1),
+                       deadline=None, reached_on=None, drop_reason=None, partial_from_pct=PARTIAL_FROM_PCT,
+                       created_at=year_ago - timedelta(days=1),
                        **{k: v for k, v in spec.items() if k != "drills"})
             goals.append(row)
             goal_specs[goal_id] = spec
-            goal_models[goal_id] = Goal(**{k: row[k] for k in ("direction", "baseline", "target")})
+            goal_models[goal_id] = Goal(**{k: row[k] for k in ("direction", "baseline", "target", "partial_from_pct")})
             for name, minutes in spec["drills"]:
                 drill_id = len(drills) + 1
                 drills.append(dict(id=drill_id, goal_id=goal_id, learner_id=learner_id, name=name,
