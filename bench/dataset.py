@@ -109,7 +109,8 @@ def generate(seed: int = 3) -> Dataset:
         for spec in GOALS:
             goal_id = len(goals) + 1
             row = dict(id=goal_id, learner_id=learner_id, why="It is what holds the rest back.", status="active",
-                       deadline=None, reached_on=None, drop_reason=None, created_at=year_ago - timedelta(days=1),
+                       deadline=None, reached_on=None, drop_reason=None, partial_from_pct=PARTIAL_FROM_PCT,
+                       created_at=year_ago - timedelta(days=1),
                        **{k: v for k, v in spec.items() if k != "drills"})
             goals.append(row)
             goal_specs[goal_id] = spec

@@ -109,3 +109,27 @@ document.addEventListener("DOMContentLoaded", () => {
   show();
   const tick = setInterval(() => { if (show() === 0) clearInterval(tick); }, 1000);
 });
+
+// A read-only link to hand on (the queue's invite link): it selects itself whole when focused, and a Copy
+// button beside it puts it on the clipboard. Without this file the field is still there to select and copy.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("input[data-copy]").forEach((field) => {
+    field.addEventListener("focus", () => field.select());
+    if (!navigator.clipboard) return;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "button";
+    button.textContent = "Copy";
+    button.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(field.value);
+        button.textContent = "Copied";
+      } catch {
+        field.focus();
+        button.textContent = "Select and copy";
+      }
+      setTimeout(() => { button.textContent = "Copy"; }, 2500);
+    });
+    field.after(button);
+  });
+});

@@ -138,6 +138,64 @@ def test_a_long_queue_comes_twenty_at_a_time_nearest_due_first(app, login, coach
     assert without_csrf_token(text(browser.get("/queue?page=99"))) == without_csrf_token(second)
 
 
+def test_the_queue_filters_by_learner_with_a_plain_get_form(app, login, make_user, coach, learner, drill, the_link):
+    second = make_user(name="Ana Second")
+    link(coach, second)
+    hers = services.ask(second, log(second, make_drill(make_goal(second), name="Her drill"), 4.0), "Hers")
+    mine = services.ask(learner, log(learner, drill, 4.0), "Mine")
+    browser = browser_for(app, login, coach)
+    everyone = text(browser.get("/queue"))
+    assert '<form method="get" action="/queue"' in everyone and '<option value="">Everyone</option>' in everyone
+    assert f'<option value="{second.id}">Ana Second</option>' in everyone
+    assert f'id="request-{hers.id}"' in everyone and f'id="request-{mine.id}"' in everyone
+
+    page = text(browser.get(f"/queue?learner={second.id}"))
+    assert f'id="request-{hers.id}"' in page and f'id="request-{mine.id}"' not in page
+    assert "1 waiting from Ana Second, nearest due first." in page
+    assert f'<option value="{second.id}" selected>Ana Second</option>' in page
+    assert f'hx-post="/feedback/{hers.id}/answer?learner={second.id}"' in page  # answering keeps the filter
+    assert 'href="/queue">Everyone</a>' in page  # back to every learner's requests
+
+
+def test_answering_from_a_filtered_queue_returns_to_it(client, login, coach, learner, feedback):
+    login(coach)
+    response = client.post(f"/feedback/{feedback.id}/answer?learner={learner.id}", data={"body": "Good."})
+    assert response.status_code == 303 and response.headers["Location"] == f"/queue?learner={learner.id}"
+    page = text(client.get(response.headers["Location"]))
+    assert "Nothing waiting from Lee Learner." in page and 'href="/queue">Show everyone' in page
+
+
+def test_a_filtered_queue_pages_within_the_learner(app, login, coach, learner, drill, the_link):
+    for hours in range(21):
+        services.ask(learner, log(learner, drill, 4.0, at=at(-hours / 2)), "")
+    page = text(browser_for(app, login, coach).get(f"/queue?learner={learner.id}"))
+    assert "21 waiting from Lee Learner, nearest due first. Showing 1–20." in page
+    assert f'href="/queue?learner={learner.id}&amp;page=2">Due later</a>' in page
+
+
+def test_filtering_by_someone_the_coach_does_not_coach_is_404(app, login, make_user, coach, learner, the_link):
+    stranger = make_user(name="Sam Stranger")
+    browser = browser_for(app, login, coach)
+    assert browser.get(f"/queue?learner={stranger.id}").status_code == 404
+    assert browser.get("/queue?learner=99999999999999999999").status_code == 404
+    assert browser.get("/queue?learner=abc").status_code == 200  # not an id: no filter
+
+
+def test_the_queue_offers_the_newest_open_invite_link_to_copy(app, login, coach, learner, the_link):
+    browser = browser_for(app, login, coach)
+    page = text(browser.get("/queue"))
+    assert 'href="/coaching#invites">Create an invite link</a>' in page and "data-copy" not in page
+    coaching.create_invite(coach, "named@example.com")  # meant for one person: not offered to copy here
+    assert "data-copy" not in text(browser.get("/queue"))
+    invite = coaching.create_invite(coach, None)
+    page = text(browser.get("/queue"))
+    field = re.search(r'<input id="queue-invite-link" class="copy-field" type="text" readonly '
+                      r'value="([^"]+)" data-copy>', page)
+    # The same invite (its signature carries the second it was drawn in).
+    assert field and field.group(1).rsplit(".", 2)[0] == coaching.invite_url(invite).rsplit(".", 2)[0]
+    assert page.index("queue-invite-link") < page.index("latency-heading")  # near the top, before the figures
+
+
 def test_answering_inline_with_htmx_replaces_the_item_and_empties_the_queue(htmx_client, login, clock, coach,
                                                                             feedback):
     browser = htmx_browser_for(htmx_client, login, coach)

@@ -4,7 +4,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import abort, current_app, render_template
+from flask import abort, current_app, g, has_request_context, render_template
 
 from failforward import clock
 from failforward.accounts import throttle
@@ -45,13 +45,32 @@ class CoachingError(Exception):
 # --- lists --------------------------------------------------------------------------------------
 
 def is_coach(user: User) -> bool:
-    """Does the person coach anyone right now? (The menu's Queue link; one EXISTS, nothing loaded.)"""
+    """Does the person coach anyone right now? One EXISTS, nothing loaded, asked once a request: the menu's
+    Queue link asks it on every page, and the home page's coach-only parts ask it before they query."""
+    if not has_request_context():
+        return _coaches_anyone(user)
+    known = g.setdefault("coaches_anyone", {})
+    if user.id not in known:
+        known[user.id] = _coaches_anyone(user)
+    return known[user.id]
+
+
+def _coaches_anyone(user: User) -> bool:
     return bool(db.session.scalar(db.select(db.exists().where(
         CoachingLink.coach_id == user.id, CoachingLink.ended_at.is_(None)))))
 
 
+def _links_changed() -> None:
+    """A link began or ended: the request's answer to is_coach is out of date."""
+    if has_request_context():
+        g.pop("coaches_anyone", None)
+
+
 def roster(coach: User) -> list[CoachingLink]:
-    """The coach's active learners, by name."""
+    """The coach's active learners, by name (none, without a query, for someone the request already knows
+    coaches no one)."""
+    if has_request_context() and not is_coach(coach):
+        return []
     return list(
         db.session.scalars(
             db.select(CoachingLink)
@@ -76,15 +95,19 @@ def coaches_of(learner: User) -> list[CoachingLink]:
     )
 
 
+def _open_invites(coach: User):
+    return (db.select(Invite).where(Invite.coach_id == coach.id, Invite.used_at.is_(None),
+                                    Invite.expires_at > clock.now()).order_by(Invite.created_at.desc()))
+
+
 def open_invites(coach: User) -> list[Invite]:
     """Invites the coach made that are neither used nor expired, newest first."""
-    return list(
-        db.session.scalars(
-            db.select(Invite)
-            .where(Invite.coach_id == coach.id, Invite.used_at.is_(None), Invite.expires_at > clock.now())
-            .order_by(Invite.created_at.desc())
-        )
-    )
+    return list(db.session.scalars(_open_invites(coach)))
+
+
+def newest_open_invite(coach: User) -> Invite | None:
+    """The coach's newest invite that anyone may still use (one made for an address is that person's)."""
+    return db.session.scalar(_open_invites(coach).where(Invite.email.is_(None)).limit(1))
 
 
 # --- invites ------------------------------------------------------------------------------------
@@ -173,6 +196,7 @@ def accept_invite(token: str, learner: User) -> CoachingLink:
     db.session.add(Contract(link_id=link.id, version=1, proposed_by_id=invite.coach_id,
                             feedback_due_hours=DEFAULT_FEEDBACK_DUE_HOURS, **DEFAULT_CONTRACT))
     db.session.commit()
+    _links_changed()
     return link
 
 
@@ -193,6 +217,7 @@ def end_link(viewer: User, link: CoachingLink) -> None:
     the coach about the learner (held for quiet hours, say) is withdrawn. Ending twice does nothing."""
     if link.ended_at is None:
         link.ended_at, link.ended_by_id = clock.now(), viewer.id
+        _links_changed()
         withdraw(recipient_id=link.coach_id, about_id=link.learner_id)
         db.session.commit()
 

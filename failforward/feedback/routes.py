@@ -7,7 +7,7 @@ from failforward.feedback import services
 from failforward.feedback.forms import AnswerForm, AskForm, FollowUpForm, HelpfulForm
 from failforward.forms import choices
 from failforward.ledger.services import own_rep_or_404
-from failforward.web import done, invalid, local_time, query_page, render
+from failforward.web import done, invalid, local_time, query_number, query_page, render
 
 bp = Blueprint("feedback", __name__)
 
@@ -65,10 +65,12 @@ def show(request_id: int):
 @bp.get("/queue")
 @login_required
 def queue():
-    """The coach's queue: open requests from every learner, nearest due first, answered inline,
-    a page at a time."""
-    queue = services.queue_page(current_user, query_page())
-    return render("feedback/queue.html", queue=queue, page=queue.page, trends=queue.trends, form=AnswerForm())
+    """The coach's queue: open requests from every learner (or the one picked), nearest due first,
+    answered inline, a page at a time."""
+    learner_id = query_number("learner")
+    queue = services.queue_page(current_user, query_page(), learner_id)
+    return render("feedback/queue.html", queue=queue, page=queue.page, learner_id=learner_id, trends=queue.trends,
+                  form=AnswerForm())
 
 
 @bp.post("/feedback/<int:request_id>/answer")
@@ -80,12 +82,12 @@ def answer(request_id: int):
     if not form.validate_on_submit():
         return invalid("feedback/show.html", "feedback/_queue_item.html", feedback=feedback, answer_form=form,
                        follow_up_form=FollowUpForm(), helpful_form=HelpfulForm(), form=form,
-                       trends=services.trends([feedback.rep.drill_id]))
+                       trends=services.trends([feedback.rep.drill_id]), learner_id=query_number("learner"))
     sent = f"Feedback sent to {feedback.learner.name}."  # read in the write's own transaction, not a new one
     services.answer(current_user, feedback, form.body.data)
-    page = query_page()  # back to the queue page the coach answered from
-    return done(url_for("feedback.queue", page=page if page > 1 else None), "feedback/_answered.html",
-                flash=sent, feedback=feedback)
+    page = query_page()  # back to the queue page (and the learner picked) the coach answered from
+    return done(url_for("feedback.queue", learner=query_number("learner"), page=page if page > 1 else None),
+                "feedback/_answered.html", flash=sent, feedback=feedback)
 
 
 @bp.post("/feedback/<int:request_id>/follow-up")

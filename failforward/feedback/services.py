@@ -13,7 +13,7 @@ from failforward.accounts.services import notify, wants
 from failforward.calendar import zone_of
 from failforward.coaching.access import active_link, learners_record_or_404
 from failforward.coaching.models import CoachingLink
-from failforward.coaching.services import coaches_of, feedback_due_hours, roster
+from failforward.coaching.services import coaches_of, feedback_due_hours, invite_url, newest_open_invite, roster
 from failforward.database import UtcDateTime, hours_between
 from failforward.extensions import db
 from failforward.feedback.models import FeedbackMessage, FeedbackRequest, request_reps, waiting
@@ -73,20 +73,24 @@ def ask(learner: User, rep: Rep, question: str, extra_reps: list[Rep] = ()) -> F
     return feedback
 
 
-def _open_for_coach(coach: User):
-    """Waiting requests of the coach's active learners. Shaped as EXISTS so that the only index for
-    the request itself is the partial one of waiting requests, read in due order: joined on the
-    learner, SQLite without statistics picked the learner index and read every answered request."""
-    return db.select(FeedbackRequest).where(waiting(), db.exists().where(
+def _open_for_coach(coach: User, learner_id: int | None = None):
+    """Waiting requests of the coach's active learners (of one of them, given `learner_id`). Shaped as
+    EXISTS so that the only index for the request itself is the partial one of waiting requests, read in
+    due order: joined on the learner, SQLite without statistics picked the learner index and read every
+    answered request."""
+    query = db.select(FeedbackRequest).where(waiting(), db.exists().where(
         CoachingLink.learner_id == FeedbackRequest.learner_id, CoachingLink.coach_id == coach.id,
         CoachingLink.ended_at.is_(None)))
+    return query if learner_id is None else query.where(FeedbackRequest.learner_id == learner_id)
 
 
-def queue(coach: User, limit: int | None = None, offset: int = 0) -> list[FeedbackRequest]:
-    """Open requests from all the coach's learners, nearest due first (overdue ones at the top);
+def queue(coach: User, limit: int | None = None, offset: int = 0,
+          learner_id: int | None = None) -> list[FeedbackRequest]:
+    """Open requests from all the coach's learners (or one), nearest due first (overdue ones at the top);
     `limit` of them from `offset` for one page of the queue, all of them for the digest."""
     return list(db.session.scalars(
-        _open_for_coach(coach).order_by(FeedbackRequest.due_at, FeedbackRequest.id).limit(limit).offset(offset)
+        _open_for_coach(coach, learner_id).order_by(FeedbackRequest.due_at, FeedbackRequest.id)
+        .limit(limit).offset(offset)
         # Only the columns a queue item (and the digest) shows: four joined rows of full width each cost
         # more to load than the query took to run.
         .options(db.joinedload(FeedbackRequest.learner).load_only(User.name),
@@ -97,9 +101,9 @@ def queue(coach: User, limit: int | None = None, offset: int = 0) -> list[Feedba
                  db.undefer(FeedbackRequest.rep_count), db.selectinload(FeedbackRequest.messages))))
 
 
-def queue_size(coach: User) -> tuple[int, int]:
-    """How many requests wait in the coach's queue, and how many of them are overdue."""
-    open_requests = _open_for_coach(coach).subquery()
+def queue_size(coach: User, learner_id: int | None = None) -> tuple[int, int]:
+    """How many requests wait in the coach's queue (from one learner, given), and how many are overdue."""
+    open_requests = _open_for_coach(coach, learner_id).subquery()
     late = db.and_(open_requests.c.answered_at.is_(None), open_requests.c.due_at < clock.now())
     total, overdue = db.session.execute(
         db.select(db.func.count(), db.func.count().filter(late)).select_from(open_requests)).one()
@@ -156,8 +160,9 @@ def trends(drill_ids: list[int]) -> dict[int, Trend]:
 
 @dataclass(frozen=True)
 class QueuePage:
-    """One page of a coach's queue: the requests nearest due with each drill's trend, how many wait and
-    how many are overdue, and the latency of each of the coach's learners."""
+    """One page of a coach's queue, of every learner or the one picked (`learner`): the requests nearest
+    due with each drill's trend, how many wait and how many are overdue, the latency of each of the
+    coach's learners, and the newest invite link still open (to copy)."""
 
     requests: list[FeedbackRequest]
     total: int
@@ -167,22 +172,30 @@ class QueuePage:
     trends: dict[int, Trend]
     learners: list[CoachingLink]
     latency: dict[int, "Latency"]
+    learner: CoachingLink | None = None
+    invite_url: str | None = None
 
     @property
     def first_shown(self) -> int:
         return (self.page - 1) * QUEUE_PAGE + 1
 
 
-def queue_page(coach: User, page: int) -> QueuePage:
-    """Page `page` of the coach's queue (kept within the pages there are: the nearest due are the ones
-    to answer, and a long queue stays quick to draw)."""
-    total, overdue = queue_size(coach)
+def queue_page(coach: User, page: int, learner_id: int | None = None) -> QueuePage:
+    """Page `page` of the coach's queue, of one learner's requests given `learner_id` (404 unless the coach
+    coaches them). The page is kept within the pages there are: the nearest due are the ones to answer,
+    and a long queue stays quick to draw."""
+    learners = roster(coach)
+    learner = next((link for link in learners if link.learner_id == learner_id), None)
+    if learner_id is not None and learner is None:
+        abort(404)
+    total, overdue = queue_size(coach, learner_id)
     last_page = max(1, -(-total // QUEUE_PAGE))
     page = max(1, min(page, last_page))
-    requests = queue(coach, QUEUE_PAGE, (page - 1) * QUEUE_PAGE)
-    learners = roster(coach)
+    requests = queue(coach, QUEUE_PAGE, (page - 1) * QUEUE_PAGE, learner_id)
+    invite = newest_open_invite(coach)
     return QueuePage(requests, total, overdue, page, last_page, trends(sorted({r.rep.drill_id for r in requests})),
-                     learners, latency([link.learner_id for link in learners], coach.id))
+                     learners, latency([link.learner_id for link in learners], coach.id), learner,
+                     invite_url(invite) if invite else None)
 
 
 def answer(coach: User, feedback: FeedbackRequest, body: str) -> FeedbackMessage:
