@@ -69,6 +69,13 @@ def test_sign_up_at_example_com_works_but_says_its_link_will_not_arrive(client, 
     assert "Check your email" in elsewhere and "reserved" not in elsewhere
 
 
+def test_an_account_made_at_a_reserved_domain_still_signs_in_and_asks_for_resets(client, make_user, inbox):
+    user = make_user(email="ada@bench.example")  # made before the rule (an operator's, the bench data set)
+    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 303
+    client.post("/logout")
+    assert client.post("/reset", data={"email": user.email}).status_code == 200 and inbox.last_to(user.email)
+
+
 def test_login_page_and_wrong_password(client, make_user):
     user = make_user()
     response = client.post("/login", data={"email": user.email, "password": "nope"})

@@ -1,19 +1,22 @@
 """Forms for signing up, signing in, passwords and settings."""
 
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
-from failforward.accounts.addresses import usable_address
+from failforward.accounts.addresses import FORMAT_MESSAGE, usable_address
 from failforward.accounts.models import OPTIONAL_KINDS
 from failforward.accounts.passwords import MAX_LENGTH, password_problem
 from failforward.forms import Form, choices, single_line, timezone_choices
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
-def email_field(label: str = "Email") -> EmailField:
+def email_field(label: str = "Email", new: bool = False) -> EmailField:
+    """An email address; a `new` one (signing up, changing it) must be at a domain mail can reach. Signing in
+    and asking for a reset take any well-formed address: an account made before that rule still gets in."""
+    check = usable_address if new else Email(FORMAT_MESSAGE, check_deliverability=False)
     return EmailField(
         label,
-        validators=[DataRequired("Enter your email address."), Length(max=320), single_line, usable_address],
+        validators=[DataRequired("Enter your email address."), Length(max=320), single_line, check],
         render_kw={"autocomplete": "email", "inputmode": "email", "spellcheck": "false"},
     )
 
@@ -53,7 +56,7 @@ class SignUpForm(NewPasswordMixin, Form):
 
     name = StringField("Your name", validators=[DataRequired("Enter your name."), Length(max=100), single_line],
                        render_kw={"autocomplete": "name"})
-    email = email_field()
+    email = email_field(new=True)
     password = _new_password()
     timezone = _timezone_field(detect=True)
 
@@ -89,7 +92,7 @@ class ChangePasswordForm(NewPasswordMixin, Form):
 class ChangeEmailForm(Form):
     """Move the account to another address, proving the password."""
 
-    email = email_field("New email")
+    email = email_field("New email", new=True)
     current_password = PasswordField("Password", validators=[InputRequired("Enter your password."),
                                      Length(max=MAX_LENGTH)], render_kw={"autocomplete": "current-password"})
 
