@@ -188,7 +188,7 @@ def _security_headers(response: Response) -> Response:
 
 
 # The signed-in menu: endpoint, label, and what marks it current (endpoints, or blueprint prefixes ending
-# in "."). Queue is for coaches only.
+# in "."). Queue and Pulse are for coaches only.
 MENU = (
     ("home.index", "Home", ("home.index",)),
     ("ledger.goals_index", "Goals", ("ledger.goals_index", "home.goal", "goals.")),
@@ -199,9 +199,12 @@ MENU = (
     ("reflection.new", "Setback", ("reflection.",)),
     ("checkins.index", "Check-ins", ("checkins.",)),
     ("feedback.queue", "Queue", ("feedback.queue",)),
+    ("pulse.coach", "Pulse", ("pulse.coach",)),
     ("coaching.index", "Coaching", ("coaching.",)),
     ("accounts.settings", "Settings", ("accounts.",)),
 )
+
+COACH_ONLY = frozenset({"feedback.queue", "pulse.coach"})
 
 
 def menu(coach: bool) -> list[tuple[str, str, bool]]:
@@ -216,7 +219,7 @@ def menu(coach: bool) -> list[tuple[str, str, bool]]:
     return [(request.script_root + path, label, here in marks or any(m.endswith(".") and here.startswith(m)
                                                                      for m in marks))
             for path, (endpoint, label, marks) in zip(paths, MENU, strict=True)
-            if coach or endpoint != "feedback.queue"]
+            if coach or endpoint not in COACH_ONLY]
 
 
 def _error_page(error: HTTPException) -> tuple[str, int]:

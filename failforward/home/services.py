@@ -20,6 +20,8 @@ from failforward.lessons import services as lessons
 from failforward.lessons.models import Lesson
 from failforward.premortems import services as premortems
 from failforward.premortems.models import PreMortem
+from failforward.pulse import services as pulse
+from failforward.pulse.models import Pulse
 from failforward.reviews import services as reviews
 from failforward.thresholds import services as thresholds
 from failforward.thresholds.models import FollowUp
@@ -29,7 +31,8 @@ from failforward.thresholds.models import FollowUp
 class HomePage:
     """The quick-log card, the active goals with where each rule stands, the 30-day checks due, the
     person's coaches and learners, the pre-mortem card (tripwires that fired, risks a coach owns), the
-    lessons and reviews the contract asks for, and the fixes from reviews due or ready to check."""
+    lessons and reviews the contract asks for, the fixes from reviews due or ready to check, and the safety
+    pulses waiting for an answer."""
 
     card: ledger.QuickLog
     goals: list[Goal]
@@ -41,6 +44,7 @@ class HomePage:
     premortems: premortems.HomeCard
     follow_ups: list[FollowUp]
     actions: reviews.ActionsDue
+    pulses: list[Pulse]
 
 
 def home_page(person: User, wanted_drill: int | None = None) -> HomePage:
@@ -51,7 +55,7 @@ def home_page(person: User, wanted_drill: int | None = None) -> HomePage:
                     checks=lessons.due_checks(person), coaches=coaching.coaches_of(person),
                     roster=coaching.roster(person), ended_cycles=cycles.ended_cycles(person),
                     premortems=premortems.home_card(person), follow_ups=thresholds.due_follow_ups(person),
-                    actions=reviews.actions_due(person))
+                    actions=reviews.actions_due(person), pulses=pulse.open_pulses(person))
 
 
 @dataclass(frozen=True)
