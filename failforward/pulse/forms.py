@@ -3,11 +3,11 @@
 from wtforms import RadioField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from failforward.forms import Form, plain_text
+from failforward.forms import Form, choices, plain_text
 from failforward.pulse.models import STATEMENTS
 
-SCALE = [(str(n), str(n)) for n in range(1, 6)]
-SCALE_HINTS = {"1": "disagree", "5": "agree"}
+SCALE = choices((str(n), str(n)) for n in range(1, 6))
+SCALE_HINTS = {"1": "disagree", "5": "agree"}  # drawn inside the ends of every scale
 
 
 def _statement(name: str) -> RadioField:
