@@ -1,7 +1,8 @@
 """Demo data: a coach and four learners, linked, with an accepted contract, a goal with a drill and
 three weeks of reps for the first learner, feedback answered and waiting, a pre-mortem taken to its
-tripwire and a small test (PDSA cycle) under way, and two closed periods of safety pulses (enough answers for
-the coach to see them) with this period's pulse waiting for the first learner. Safe to run twice."""
+tripwire and a small test (PDSA cycle) under way, a lesson of the coach's shared with the learners, and two
+closed periods of safety pulses (enough answers for the coach to see them) with this period's pulse waiting for
+the first learner. Safe to run twice."""
 
 import random
 from datetime import UTC, timedelta
@@ -18,6 +19,7 @@ from failforward.extensions import db
 from failforward.feedback import services as feedback
 from failforward.goals import services as goals
 from failforward.ledger import services as ledger
+from failforward.lessons import services as lessons
 from failforward.premortems import models as premortem_models
 from failforward.premortems import services as premortems
 from failforward.pulse import services as pulse
@@ -31,6 +33,12 @@ DEMO_PEOPLE = (
     ("ana@example.com", "Ana Alvarez", "Europe/Madrid"),
     ("bo@example.com", "Bo Berg", "Asia/Tokyo"),
 )
+COACH_LESSON = {  # the coach's own miss, shared with the learners ("model fallibility")
+    "happened_on": None, "context": "Wednesday's session with Lee",
+    "what_failed": "I gave feedback on a rep two days late, after Lee had already practised the same mistake.",
+    "what_tried": "Answering requests only on Fridays.", "try_next": "Answer feedback requests every morning first.",
+    "check_on": None, "shared": False, "shared_with_learners": True,
+}
 PULSE_COMMENTS = ("Being told a miss was the drill's fault, not mine, made it easy to say the next one.",
                   "I'd like a few minutes at the end of a session to ask questions.", "", "")
 DEMO_GOAL = {
@@ -67,6 +75,9 @@ def create_demo_data() -> list[tuple[str, str]]:
         _practice(learners[0])
     if not db.session.scalar(db.select(db.exists().where(Pulse.learner_id == learners[0].id))):
         _pulses(coach, learners)
+    if not lessons.recent_lessons(coach, 1):
+        lessons.create_lesson(coach, {**COACH_LESSON, "happened_on": clock.now().date() - timedelta(days=5)}, {},
+                              None, "demo-coach-lesson")
     return [(email, DEMO_PASSWORD) for email, _, _ in DEMO_PEOPLE]
 
 

@@ -39,3 +39,4 @@ def test_the_demo_coach_sees_the_safety_pulse_and_the_learner_is_asked(app, runn
     assert "a few minutes at the end of a session" in page
     lee.post("/login", data={"email": "lee@example.com", "password": DEMO_PASSWORD})
     assert "A one-minute pulse" in text(lee.get("/"))
+    assert "Lessons from your coach" in text(lee.get("/lessons"))

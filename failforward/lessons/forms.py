@@ -73,9 +73,7 @@ class LessonForm(Form):
                               description="e.g. first response time.")
     check_on = DayField("Check on", validators=[Optional()], description="Leave empty for 30 days from today.")
     shared = BooleanField("Share this lesson with my coach")
-    shared_with_learners = BooleanField(
-        "Share this lesson with my learners",
-        description="A mistake of your own and what you changed makes theirs easier to talk about.")
+    shared_with_learners = BooleanField("Share this lesson with my learners")
     source = HiddenField(validators=[Optional(), Regexp(r"^[a-z_]{1,12}:[0-9]{1,12}$")])
     idempotency_key = HiddenField(validators=[InputRequired(), Regexp(r"^[A-Za-z0-9_-]{8,64}$")])
 

@@ -7,7 +7,6 @@ from failforward.forms import Form, choices, plain_text
 from failforward.pulse.models import STATEMENTS
 
 SCALE = choices((str(n), str(n)) for n in range(1, 6))
-SCALE_HINTS = {"1": "disagree", "5": "agree"}  # drawn inside the ends of every scale
 
 
 def _statement(name: str) -> RadioField:

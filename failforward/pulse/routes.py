@@ -5,7 +5,7 @@ from flask import Blueprint, redirect, url_for
 from flask_login import current_user, login_required
 
 from failforward.pulse import services
-from failforward.pulse.forms import SCALE_HINTS, PulseForm
+from failforward.pulse.forms import PulseForm
 from failforward.pulse.models import THEMES
 from failforward.web import done, render
 
@@ -13,7 +13,7 @@ bp = Blueprint("pulse", __name__)
 
 
 def _form_page(pulse, form, token, http_status: int = 200):
-    return render("pulse/answer.html", pulse=pulse, form=form, token=token, hints=SCALE_HINTS,
+    return render("pulse/answer.html", pulse=pulse, form=form, token=token,
                   needed=services.MIN_ANSWERS, http_status=http_status)
 
 
