@@ -25,6 +25,7 @@ from failforward.mail import services as mail
 from failforward.ops.routes import bp as ops_bp
 from failforward.overview.routes import bp as overview_bp
 from failforward.premortems.routes import bp as premortems_bp
+from failforward.pulse.routes import bp as pulse_bp
 from failforward.reflection.routes import bp as reflection_bp
 from failforward.reviews.routes import bp as reviews_bp
 from failforward.study.routes import bp as study_bp
@@ -76,6 +77,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(ledger_bp)
     app.register_blueprint(feedback_bp)
     app.register_blueprint(checkins_bp)
+    app.register_blueprint(pulse_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(reflection_bp)
     app.register_blueprint(lessons_bp)

@@ -1,15 +1,18 @@
-"""Demo data: a coach and two learners, linked, with an accepted contract, a goal with a drill and
+"""Demo data: a coach and four learners, linked, with an accepted contract, a goal with a drill and
 three weeks of reps for the first learner, feedback answered and waiting, a pre-mortem taken to its
-tripwire, a small test (PDSA cycle) under way, and this week's lesson, setback and review with a fix done (so
-the Progress page has something in each). Safe to run twice."""
+tripwire, a small test (PDSA cycle) under way, this week's lesson, setback and review with a fix done (so
+the Progress page has something in each), a lesson of the coach's shared with the learners, and two closed
+periods of safety pulses (enough answers for the coach to see them) with this period's pulse waiting for the
+first learner. Safe to run twice."""
 
 import random
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from failforward import clock
 from failforward.accounts.models import User
 from failforward.accounts.passwords import hash_password
 from failforward.accounts.services import user_by_email
+from failforward.calendar import day_start, zone_of
 from failforward.coaching import access
 from failforward.coaching import services as coaching
 from failforward.cycles import services as cycles
@@ -21,6 +24,8 @@ from failforward.ledger.models import MISS
 from failforward.lessons import services as lessons
 from failforward.premortems import models as premortem_models
 from failforward.premortems import services as premortems
+from failforward.pulse import services as pulse
+from failforward.pulse.models import STATEMENTS, Pulse
 from failforward.reflection import services as reflection
 from failforward.reviews import services as reviews
 from failforward.reviews.models import DONE
@@ -30,7 +35,17 @@ DEMO_PEOPLE = (
     ("coach@example.com", "Casey Coach", "Europe/London"),
     ("lee@example.com", "Lee Learner", "Europe/Berlin"),
     ("sam@example.com", "Sam Student", "America/New_York"),
+    ("ana@example.com", "Ana Alvarez", "Europe/Madrid"),
+    ("bo@example.com", "Bo Berg", "Asia/Tokyo"),
 )
+COACH_LESSON = {  # the coach's own miss, shared with the learners ("model fallibility")
+    "happened_on": None, "context": "Wednesday's session with Lee",
+    "what_failed": "I gave feedback on a rep two days late, after Lee had already practised the same mistake.",
+    "what_tried": "Answering requests only on Fridays.", "try_next": "Answer feedback requests every morning first.",
+    "check_on": None, "shared": False, "shared_with_learners": True,
+}
+PULSE_COMMENTS = ("Being told a miss was the drill's fault, not mine, made it easy to say the next one.",
+                  "I'd like a few minutes at the end of a session to ask questions.", "", "")
 DEMO_GOAL = {
     "title": "Answer pages faster", "bottleneck": "My first response to a page takes over 10 minutes.",
     "metric_name": "first response", "unit": "min", "direction": "lower", "baseline": 10.0, "target": 3.0,
@@ -63,6 +78,11 @@ def create_demo_data() -> list[tuple[str, str]]:
             coaching.accept_contract(learner, link, 1)
     if not goals.goals_of(learners[0]):
         _practice(learners[0])
+    if not db.session.scalar(db.select(db.exists().where(Pulse.learner_id == learners[0].id))):
+        _pulses(coach, learners)
+    if not lessons.recent_lessons(coach, 1):
+        lessons.create_lesson(coach, {**COACH_LESSON, "happened_on": clock.now().date() - timedelta(days=5)}, {},
+                              None, "demo-coach-lesson")
     return [(email, DEMO_PASSWORD) for email, _, _ in DEMO_PEOPLE]
 
 
@@ -135,3 +155,27 @@ def _looking_back(learner: User, goal, missed) -> None:
         "done_condition": "The replay opens with the worst alert on top", "verify_plan": "", "check_on": None},
         "demo-review-fix")
     reviews.set_status(fix, DONE, "")
+
+
+def _pulses(coach: User, learners: list[User]) -> None:
+    """Two closed periods of pulses that every learner answered (links dated back to cover them), and this
+    period's pulse waiting for the first learner."""
+    now, pick = clock.now(), random.Random(14)
+    # The same two periods for everyone, both over in every zone: the one before the period that held the day
+    # before yesterday (UTC) ended at least a day ago everywhere, and the one before that.
+    latest = pulse.period_start(now - timedelta(days=2), UTC) - pulse.PERIOD
+    for n, learner in enumerate(learners):
+        zone = zone_of(learner)
+        link = access.active_link(coach.id, learner.id)
+        link.started_at = now - timedelta(weeks=16)
+        for start in (latest - pulse.PERIOD, latest):
+            scores = {name: pick.choice((3, 4, 4, 5, 5)) for name in STATEMENTS}
+            db.session.add(Pulse(link_id=link.id, learner_id=learner.id, period_start=start,
+                                 closes_at=pulse.period_end(start, zone), emailed=True,
+                                 answered_at=day_start(start + timedelta(days=n + 1), zone), **scores,
+                                 comment=PULSE_COMMENTS[n] if start == latest else ""))
+        if n == 0:
+            current = pulse.period_start(now, zone)
+            db.session.add(Pulse(link_id=link.id, learner_id=learner.id, period_start=current,
+                                 closes_at=pulse.period_end(current, zone)))
+    db.session.commit()

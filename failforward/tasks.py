@@ -23,6 +23,7 @@ from failforward.ledger import services as ledger
 from failforward.lessons import services as lessons
 from failforward.mail import services as mail
 from failforward.premortems import services as premortems
+from failforward.pulse import services as pulse
 from failforward.reviews import services as reviews
 from failforward.thresholds import services as thresholds
 
@@ -95,9 +96,10 @@ def deliver_mail(message_ids: list[int]) -> int:
 @huey.lock_task("sweep")
 @in_app_context
 def sweep() -> int:
-    """Create what has fallen due (check-ins, reminders, digests), purge old mail bodies, then queue every
-    deliverable message."""
+    """Create what has fallen due (check-ins, safety pulses, reminders, digests), purge old mail bodies, then
+    queue every deliverable message."""
     checkins.create_due()
+    pulse.create_due()
     feedback.create_due_reminders()
     lessons.create_due_checks()
     cycles.study_due_cycles()

@@ -212,6 +212,7 @@ MENU = (
     ("checkins.index", "Check-ins", ("checkins.",), LEARNER),
     ("feedback.queue", "Queue", ("feedback.queue",), COACH),
     ("overview.index", "Learners", ("overview.",), COACH),
+    ("pulse.coach", "Pulse", ("pulse.coach",), COACH),
     ("coaching.index", "Coaching", ("coaching.",), ACCOUNT),
     ("accounts.settings", "Settings", ("accounts.",), ACCOUNT),
     ("reflection.new", "Log a setback", ("reflection.",), ACTION),

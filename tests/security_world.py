@@ -25,7 +25,7 @@ from failforward.extensions import db
 from failforward.mail.models import OutboxMessage
 from failforward.reflection.models import OwnPrompt
 from failforward.signing import sign
-from tests import cycles_world, premortem_world, reviews_world, setback_world
+from tests import cycles_world, premortem_world, pulse_world, reviews_world, setback_world
 from tests.conftest import PASSWORD, PASSWORD_HASH, FreshRequestClient
 from tests.thresholds_world import personal_contract_form
 
@@ -157,6 +157,7 @@ WHO_MAY_CALL.update(setback_world.WHO_MAY_CALL)
 WHO_MAY_CALL.update(cycles_world.WHO_MAY_CALL)
 WHO_MAY_CALL.update(premortem_world.WHO_MAY_CALL)
 WHO_MAY_CALL.update(reviews_world.WHO_MAY_CALL)
+WHO_MAY_CALL.update(pulse_world.WHO_MAY_CALL)
 
 WHAT_OTHERS_GET = {
     "public": "nobody is an outsider; no input gives a 5xx",
@@ -252,6 +253,7 @@ def build_full_world() -> SimpleNamespace:
     cycles_world.add_to_world(w)
     premortem_world.add_to_world(w)
     reviews_world.add_to_world(w)
+    pulse_world.add_to_world(w)
     return w
 
 
@@ -263,11 +265,13 @@ def url_values(endpoint: str, w: SimpleNamespace) -> dict:
               "accounts.finish_email_change": "email_change_token",
               "coaching.show_invite": "invite_token", "coaching.accept_invite": "invite_token",
               "accounts.confirm_unsubscribe": "unsubscribe_token", "accounts.unsubscribe": "unsubscribe_token",
-              "checkins.answer_from_link": "checkin_token", "checkins.save_from_link": "checkin_token"}
+              "checkins.answer_from_link": "checkin_token", "checkins.save_from_link": "checkin_token",
+              **pulse_world.TOKENS}
     ids = {"link_id": "link", "invite_id": "invite", "goal_id": "goal", "drill_id": "drill", "rep_id": "rep",
            "request_id": "request", "checkin_id": "checkin", "learner_id": "learner", "message_id": "message",
            "deck_id": "deck", "item_id": "item", "review_id": "review",
-           **setback_world.IDS, **cycles_world.IDS, **premortem_world.IDS, **reviews_world.IDS}
+           **setback_world.IDS, **cycles_world.IDS, **premortem_world.IDS, **reviews_world.IDS,
+           **pulse_world.IDS}
     values = {argument: getattr(w, name) for argument, name in ids.items() if hasattr(w, name)}
     values["filename"] = "app.css"
     values["key"] = "reps"
@@ -552,3 +556,4 @@ POSTS.update({endpoint: Post(*spec) for endpoint, spec in setback_world.posts().
 POSTS.update({endpoint: Post(*spec) for endpoint, spec in cycles_world.posts().items()})
 POSTS.update({endpoint: Post(*spec) for endpoint, spec in premortem_world.posts().items()})
 POSTS.update({endpoint: Post(*spec) for endpoint, spec in reviews_world.posts().items()})
+POSTS.update({endpoint: Post(*spec) for endpoint, spec in pulse_world.posts().items()})

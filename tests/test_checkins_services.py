@@ -254,7 +254,7 @@ def test_the_email_sums_up_last_week_and_asks_three_questions(app, clock, inbox,
 
     clock.set(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
     sweep()
-    mail = inbox.last_to(person.email)
+    [mail] = checkin_mails(inbox, person)  # a coached learner's safety pulse may come the same morning
     body = Inbox.body(mail)
     assert mail["Subject"] == "Your week of 23 Feb: check-in"
     assert "Hello Lee Learner," in body

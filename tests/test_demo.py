@@ -1,5 +1,6 @@
 """`flask demo` (what `make run` shows a newcomer): every demo person's pages answer, and the learner's goal
-shows each step of the method with data: reps, feedback, a pre-mortem with its tripwire, a PDSA cycle."""
+shows each step of the method with data: reps, feedback, a pre-mortem with its tripwire, a PDSA cycle; the coach's
+safety pulse has enough answers to show, and the learner's pulse of this period waits on their home page."""
 
 from failforward.accounts.models import User
 from failforward.demo import DEMO_PASSWORD
@@ -14,7 +15,7 @@ def test_the_demo_runs_twice_and_shows_every_step_on_the_goal_page(app, runner, 
     assert second.exit_code == 0 and "lee@example.com" in second.output
     assert db.session.scalar(db.select(db.func.count()).select_from(Goal)) == 1  # the second run added nothing
 
-    for email in ("coach@example.com", "lee@example.com", "sam@example.com"):
+    for email in ("coach@example.com", "lee@example.com", "sam@example.com", "ana@example.com", "bo@example.com"):
         browser = app.test_client()
         assert browser.post("/login", data={"email": email, "password": DEMO_PASSWORD}).status_code == 303
         for path in ("/", "/goals", "/ledger", "/feedback", "/coaching", "/settings"):
@@ -35,3 +36,15 @@ def test_the_demo_learner_sees_most_figures_on_the_progress_page(app, runner, cl
     page = text(client.get("/progress"))
     for figure in ("practice", "reps", "feedback", "retros", "lessons", "reappraisal", "closure", "rules"):
         assert f'<section class="card kpi" id="kpi-{figure}"' in page, figure
+
+
+def test_the_demo_coach_sees_the_safety_pulse_and_the_learner_is_asked(app, runner):
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    coach, lee = app.test_client(), app.test_client()
+    coach.post("/login", data={"email": "coach@example.com", "password": DEMO_PASSWORD})
+    page = text(coach.get("/pulse/coach"))
+    assert "4 learners answered" in page and "Not enough answers" not in page
+    assert "a few minutes at the end of a session" in page
+    lee.post("/login", data={"email": "lee@example.com", "password": DEMO_PASSWORD})
+    assert "A one-minute pulse" in text(lee.get("/"))
+    assert "Lessons from your coach" in text(lee.get("/lessons"))

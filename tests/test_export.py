@@ -18,6 +18,8 @@ from failforward.feedback import services as feedback
 from failforward.ledger.models import Rep
 from failforward.lessons import services as lessons
 from failforward.premortems import services as premortems
+from failforward.pulse import services as pulses
+from failforward.pulse.models import Pulse
 from failforward.reflection import services as reflection
 from failforward.reviews import services as reviews
 from failforward.study import answering
@@ -47,7 +49,7 @@ def world(clock, learner, coach, make_user):
     """Lee practises with Casey as coach: reps, an answered request, a lesson with a comment and a check,
     a setback, a deck with a review. Sam, another learner of Casey's, has a rep of their own."""
     clock.set(NOW)
-    link(coach, learner)
+    the_link = link(coach, learner)
     drill = make_drill(make_goal(learner))
     reps = [log(learner, drill, 10 - n, at=NOW - timedelta(days=n), note=f"rep {n}") for n in range(3)]
     request = feedback.ask(learner, reps[0], "Was my pacing right?")
@@ -82,6 +84,11 @@ def world(clock, learner, coach, make_user):
     deck = study.create_deck(learner, learner, "Chords", "")
     item = study.create_item(learner, deck, {"prompt": "C major", "answer": "C E G"})
     answering.answer(learner, item, "C E G", 4)
+    pulse = Pulse(link_id=the_link.id, learner_id=learner.id, period_start=NOW.date(),
+                  closes_at=NOW + timedelta(days=7))
+    db.session.add(pulse)
+    db.session.commit()
+    pulses.answer(pulse, {"mistakes": 5, "problems": 4, "help": 4, "skills": 3, "risks": 4}, "Safe to say so")
     sam = make_user(name="Sam", email="sam@example.com")
     link(coach, sam)
     log(sam, make_drill(make_goal(sam, title="Sam's goal")), 5, at=NOW, note="Sam's private rep")
@@ -111,6 +118,7 @@ def test_a_learners_archive_holds_every_record_they_own(app, world):
     assert len(records["review_events"]) == 1 and len(records["review_factors"]) == 2
     assert [a["what"] for a in records["review_actions"]] == ["Louder"]
     assert [c["body"] for c in records["review_comments"]] == ["Good timeline."]
+    assert [(p["mistakes"], p["comment"]) for p in records["safety_pulses"]] == [(5, "Safe to say so")]
     # The CSVs carry the same records, and the schema travels with them.
     assert [row["note"] for row in tables["reps"]] == ["rep 0", "rep 1", "rep 2"]
     assert set(tables) == set(records)
@@ -134,10 +142,11 @@ def test_a_coachs_archive_holds_what_they_wrote_not_their_learners_records(app, 
     assert records["blameless_reviews"] == records["review_actions"] == []  # Lee's, though Casey owns the fix
     assert len(records["coaching_links"]) == 2 and len(records["contracts"]) >= 2
     for private in ("reps", "goals", "drills", "lessons", "cycles", "reflections", "feedback_requests", "study_items",
-                    "lesson_checks", "weekly_checkins"):
+                    "lesson_checks", "weekly_checkins", "safety_pulses"):
         assert records[private] == [], private
     raw = json.dumps(document)
     assert "Sam's private rep" not in raw and "Rushed" not in raw and "Was my pacing right?" not in raw
+    assert "Safe to say so" not in raw
 
 
 def test_a_cell_a_spreadsheet_would_run_is_neutralised_in_the_csv_and_kept_as_typed_in_the_json(app, clock,

@@ -3,6 +3,7 @@ the text, and nothing out of range is saved."""
 
 import io
 import math
+from datetime import UTC
 from uuid import UUID
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 
+from failforward import clock
 from failforward.accounts.models import PendingSignup, User
 from failforward.calendar import today_for
 from failforward.coaching import services as coaching
@@ -473,3 +475,44 @@ def test_review_action_status_check_and_comment_forms(practising, texts, days, o
         assert_answered_well(submit(practising, path, step, kind, json_of(step, json_values)), step, kind)
     for made in db.session.scalars(db.select(ReviewAction)):
         assert made.owner_id == learner.id and made.status in ("open", "done", "verified", "not-doing")
+
+
+# --- the safety pulse ----------------------------------------------------------------------------------
+
+score = st.one_of(st.sampled_from(["1", "3", "5", "0", "6", "-1", "4.0", "²", "٣", "9" * 5000]), field)
+
+
+@pytest.fixture
+def open_pulse(learner_signed_in):
+    """An open pulse on the signed-in learner's link."""
+    from failforward.pulse import services as pulses
+    from failforward.pulse.models import Pulse
+
+    link = db.session.get(CoachingLink, learner_signed_in.link_id)
+    start = pulses.period_start(clock.now(), UTC)
+    pulse = Pulse(link_id=link.id, learner_id=link.learner_id, period_start=start,
+                  closes_at=pulses.period_end(start, UTC))
+    db.session.add(pulse)
+    db.session.commit()
+    learner_signed_in.pulse_id = pulse.id
+    return learner_signed_in
+
+
+@FUZZ
+@given(scores=st.lists(score, min_size=5, max_size=5), comment=field, kind=body_kind,
+       json_values=st.lists(json_value, min_size=6, max_size=6))
+@example(scores=["5", "4", "3", "2", "1"], comment="\u202eevil\u202c 👩🏽‍💻", kind="form", json_values=[None] * 6)
+def test_pulse_form(open_pulse, scores, comment, kind, json_values):
+    from failforward.pulse.models import STATEMENTS, Pulse
+
+    pulse = db.session.get(Pulse, open_pulse.pulse_id)
+    pulse.answered_at = None  # every example answers afresh: the form, not the once-only rule, is under test
+    db.session.commit()
+    fields = {**dict(zip(STATEMENTS, scores, strict=True)), "comment": comment}
+    response = submit(open_pulse, f"/pulse/{pulse.id}", fields, kind, json_of(fields, json_values))
+    assert_answered_well(response, fields, kind, kept_text=("comment",))
+    db.session.expire_all()
+    pulse = db.session.get(Pulse, open_pulse.pulse_id)
+    if pulse.answered_at is not None:
+        assert all(1 <= value <= 5 for _, value in pulse.scores())
+        assert len(pulse.comment) <= 2000 and "\x00" not in pulse.comment

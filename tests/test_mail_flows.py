@@ -325,7 +325,8 @@ def test_the_settings_page_has_a_switch_for_every_kind_and_saves_them(client, lo
     assert accounts.email_switches(coach) == {"feedback-request": False, "feedback-reminder": False,
                                               "feedback-digest": True, "weekly-checkin": True, "check-30": True,
                                               "cycle-ended": False, "follow-up-due": False,
-                                              "tripwire": False, "action-due": False, "action-check": False}
+                                              "tripwire": False, "action-due": False, "action-check": False,
+                                              "safety-pulse": False}
     page = text(client.get("/settings"))
     assert "checked" in re.search(r'<input[^>]*name="mail_feedback_digest"[^>]*>', page).group(0)
     assert "checked" not in re.search(r'<input[^>]*name="mail_feedback_request"[^>]*>', page).group(0)

@@ -95,6 +95,7 @@ OPTIONAL_KINDS = {
     "feedback-reminder": "A feedback request falls due unanswered (coaches)",
     "feedback-digest": "One morning digest of open requests instead of single emails (coaches)",
     "weekly-checkin": "My weekly check-in",
+    "safety-pulse": "The safety pulse every four weeks: how my coaching feels",
     "check-30": "30-day checks: did the change work?",
     "cycle-ended": "A small test (PDSA cycle) ended: what the rule says",
     "tripwire": "A tripwire from a pre-mortem fired",

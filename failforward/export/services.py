@@ -31,6 +31,7 @@ from failforward.goals.models import Drill, Goal
 from failforward.ledger.models import Rep
 from failforward.lessons.models import Lesson, LessonCheck, LessonComment, LessonTag, lesson_tags
 from failforward.premortems.models import Cause, PreMortem, Risk, RiskVote, TripwireFiring
+from failforward.pulse.models import Pulse
 from failforward.reflection.models import OwnPrompt, RecoveryRoutine, Reflection
 from failforward.reviews.models import Review, ReviewAction, ReviewComment, ReviewEvent, ReviewFactor
 from failforward.study.models import Deck, StudyItem, StudyReview, StudySettings
@@ -173,6 +174,8 @@ KINDS: tuple[Kind, ...] = (
          refs={"lesson_id": "lessons"}, people=("author_id",), key=("lesson_id", "created_at", "body")),
     Kind("weekly_checkins", _table(WeeklyCheckin), lambda pid: WeeklyCheckin.user_id == pid, owner="user_id",
          key=("iso_week",)),
+    # Only the learner's own answers: a coach's archive holds none of their learners' pulses.
+    Kind("safety_pulses", _table(Pulse), lambda pid: Pulse.learner_id == pid, kept_out=COACHING_KEPT),
     Kind("decks", _table(Deck), lambda pid: Deck.learner_id == pid, owner="learner_id", people=("created_by_id",),
          key=("name", "created_at")),
     Kind("study_items", _table(StudyItem), lambda pid: StudyItem.learner_id == pid, owner="learner_id",

@@ -21,6 +21,8 @@ from failforward.lessons.models import Lesson
 from failforward.overview import services as overview
 from failforward.premortems import services as premortems
 from failforward.premortems.models import PreMortem
+from failforward.pulse import services as pulse
+from failforward.pulse.models import Pulse
 from failforward.reviews import services as reviews
 from failforward.thresholds import services as thresholds
 from failforward.thresholds.models import FollowUp
@@ -31,7 +33,7 @@ class HomePage:
     """For a coach, first their queue and the learners who need them; then the quick-log card, the active
     goals with where each rule stands, the 30-day checks due, the person's coaches, the
     pre-mortem card (tripwires that fired, risks a coach owns), the lessons and reviews the contract asks
-    for, and the fixes from reviews due or ready to check."""
+    for, the fixes from reviews due or ready to check, and the safety pulses waiting for an answer."""
 
     coach: overview.CoachCard | None
     card: ledger.QuickLog
@@ -43,6 +45,7 @@ class HomePage:
     premortems: premortems.HomeCard
     follow_ups: list[FollowUp]
     actions: reviews.ActionsDue
+    pulses: list[Pulse]
 
 
 def home_page(person: User, wanted_drill: int | None = None) -> HomePage:
@@ -52,7 +55,8 @@ def home_page(person: User, wanted_drill: int | None = None) -> HomePage:
                     progress=ledger.goal_progress(active, zone_of(person), ledger.STATUS_WEEKS),
                     checks=lessons.due_checks(person), coaches=coaching.coaches_of(person),
                     ended_cycles=cycles.ended_cycles(person), premortems=premortems.home_card(person),
-                    follow_ups=thresholds.due_follow_ups(person), actions=reviews.actions_due(person))
+                    follow_ups=thresholds.due_follow_ups(person), actions=reviews.actions_due(person),
+                    pulses=pulse.open_pulses(person))
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,7 @@ class LessonForm(Form):
                               description="e.g. first response time.")
     check_on = DayField("Check on", validators=[Optional()], description="Leave empty for 30 days from today.")
     shared = BooleanField("Share this lesson with my coach")
+    shared_with_learners = BooleanField("Share this lesson with my learners")
     source = HiddenField(validators=[Optional(), Regexp(r"^[a-z_]{1,12}:[0-9]{1,12}$")])
     idempotency_key = HiddenField(validators=[InputRequired(), Regexp(r"^[A-Za-z0-9_-]{8,64}$")])
 
@@ -109,7 +110,7 @@ class LessonForm(Form):
         return {"happened_on": self.happened_on.data, "context": self.context.data or "",
                 "what_failed": self.what_failed.data, "what_tried": self.what_tried.data or "",
                 "try_next": self.try_next.data or "", "check_on": self.check_on.data,
-                "shared": bool(self.shared.data)}
+                "shared": bool(self.shared.data), "shared_with_learners": bool(self.shared_with_learners.data)}
 
 
 class CheckForm(Form):

@@ -3,7 +3,7 @@ later), its tags of three kinds, the answers to its check, coach comments, and t
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, String, Table, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from failforward import clock
@@ -62,6 +62,8 @@ class Lesson(db.Model):
     follow_up_of_id: Mapped[int | None] = mapped_column(ForeignKey("lesson.id", ondelete="SET NULL"), index=True)
     review_id: Mapped[int | None] = mapped_column(ForeignKey("blameless_review.id", ondelete="SET NULL"), index=True)
     shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A coach's own lesson, shown to their learners ("model fallibility", seed §2.1).
+    shared_with_learners: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(8), default=OPEN)
     check_on: Mapped[date] = mapped_column(Date)  # in the learner's own calendar
     check_notified_on: Mapped[date | None] = mapped_column(Date)  # the check_on its notice was made for

@@ -44,7 +44,8 @@ def index():
     """Your lessons: search them (all the words, highlighted), filter by tag and status."""
     form, hits, filters = _search(current_user)
     return render("lessons/index.html", "lessons/_results.html", form=form, hits=hits, filters=filters,
-                  learner=current_user, due=services.due_checks(current_user))
+                  learner=current_user, due=services.due_checks(current_user),
+                  from_coaches=services.lessons_from_coaches(current_user))
 
 
 @bp.get("/learners/<int:learner_id>/lessons")

@@ -9,6 +9,8 @@ from failforward.accounts.models import User
 from failforward.accounts.services import notify
 from failforward.calendar import today_for, zone_of
 from failforward.coaching.access import own_record_or_404, private_record_or_404
+from failforward.coaching.models import CoachingLink
+from failforward.coaching.services import is_coach
 from failforward.extensions import db
 from failforward.feedback.models import FeedbackRequest
 from failforward.ledger.models import Rep
@@ -149,6 +151,8 @@ def _tags(learner: User, names_by_kind: dict[str, list[str]]) -> list[LessonTag]
 def _apply(lesson: Lesson, learner: User, fields: dict, tags: dict[str, list[str]]) -> None:
     for name in ("happened_on", "context", "what_failed", "what_tried", "try_next", "shared"):
         setattr(lesson, name, fields[name])
+    # Only someone who coaches can show a lesson to learners (the box is not drawn for anyone else).
+    lesson.shared_with_learners = bool(fields.get("shared_with_learners")) and is_coach(learner)
     lesson.tags = _tags(learner, tags)
     lesson.tags_text = " ".join(tag.name for tag in lesson.tags)
 
@@ -213,6 +217,15 @@ def recent_lessons(learner: User, limit: int = 20) -> list[Lesson]:
     return list(db.session.scalars(db.select(Lesson).where(Lesson.learner_id == learner.id)
                                    .order_by(Lesson.happened_on.desc(), Lesson.id.desc()).limit(limit)
                                    .options(db.selectinload(Lesson.tags))))
+
+
+def lessons_from_coaches(learner: User, limit: int = 5) -> list[Lesson]:
+    """The newest lessons the learner's active coaches shared with their learners ("model fallibility")."""
+    coaches = db.select(CoachingLink.coach_id).where(CoachingLink.learner_id == learner.id,
+                                                     CoachingLink.ended_at.is_(None))
+    return list(db.session.scalars(
+        db.select(Lesson).where(Lesson.learner_id.in_(coaches), Lesson.shared_with_learners)
+        .order_by(Lesson.happened_on.desc(), Lesson.id.desc()).limit(limit).options(db.joinedload(Lesson.learner))))
 
 
 # --- the 30-day check ---------------------------------------------------------------------------

@@ -50,7 +50,8 @@ def foundation(live_server: LiveServer) -> dict[str, list[str]]:
         "signed out": ["/", "/login", "/signup", "/reset", invite.removeprefix(live_server.url)],
         "signed in": ["/", "/coaching", f"/coaching/links/{as_coach}", f"/coaching/links/{as_learner}",
                       f"/coaching/links/{as_coach}/contract/edit", f"/coaching/links/{as_coach}/end",
-                      "/settings", "/settings/password", "/account/delete", "/more", "/learners"],
+                      "/settings", "/settings/password", "/account/delete", "/more", "/learners", "/pulse",
+                      "/pulse/coach"],
     }
 
 
