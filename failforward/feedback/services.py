@@ -286,11 +286,13 @@ def latency(learner_ids: list[int], coach_id: int | None = None) -> dict[int, La
     answered_at = FeedbackRequest.answered_at
     query = db.select(FeedbackRequest.learner_id)
     if coach_id is not None:
-        own = (db.select(FeedbackMessage.request_id, db.func.min(FeedbackMessage.created_at).label("at"))
-               .where(FeedbackMessage.author_id == coach_id).group_by(FeedbackMessage.request_id).subquery())
-        answered_at = own.c.at
-        query = query.outerjoin(own, own.c.request_id == FeedbackRequest.id).where(
-            db.or_(own.c.at.is_not(None), FeedbackRequest.answered_at.is_(None)))
+        # Per request in the window, by the messages' request index (a grouped subquery read every message the
+        # coach ever wrote: a year of answers to read four weeks).
+        answered_at = (db.select(db.func.min(FeedbackMessage.created_at))
+                       .where(FeedbackMessage.request_id == FeedbackRequest.id, FeedbackMessage.author_id == coach_id)
+                       .correlate(FeedbackRequest).scalar_subquery())
+        answered_at = db.type_coerce(answered_at, FeedbackMessage.created_at.type)
+        query = query.where(db.or_(answered_at.is_not(None), FeedbackRequest.answered_at.is_(None)))
     # Unanswered: its age so far. `now` typed like the column, so it is sent as naive UTC like the stored
     # values (untyped, SQLite got the zone's wall time and PostgreSQL compared it as timestamptz).
     until = db.func.coalesce(answered_at, db.literal(now, UtcDateTime()))
