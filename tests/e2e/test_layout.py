@@ -98,3 +98,17 @@ def test_at_360px_the_menu_shows_every_link_it_has_in_view(live_server, open_pag
                 expect(links.nth(n)).to_be_in_viewport(ratio=1)
     page.get_by_role("navigation", name="Every place").get_by_role("link", name="Settings", exact=True).click()
     expect(page.get_by_role("heading", level=1, name="Settings")).to_be_visible()
+
+
+@pytest.mark.parametrize("width", [800, 1024, 1280, 1440])
+def test_on_wider_screens_a_coachs_menu_keeps_to_one_row(live_server, open_page, foundation, width):
+    """The whole bar, or the short one with More, but never a bar that wraps under the name (a coach's 14 places
+    did at 1280 px)."""
+    page = open_page(viewport={"width": width, "height": 800})
+    sign_in(page, live_server.url, LONG_EMAIL)
+    page.goto(live_server.url + "/learners")
+    header = page.locator(".site-header").bounding_box()
+    assert header["height"] < 50, header
+    names = [n.strip() for n in page.get_by_role("navigation", name="Main").get_by_role("link").all_inner_texts()
+             if n.strip()]
+    assert names[-1] in ("More", "Log a setback") and "Learners" in names, names
