@@ -68,6 +68,7 @@ QUERY_NUMBERS = {
     "reflection.new": ("rep",),
     "reflection.routine_start": ("reflection",),
     "cycles.new": ("drill", "after"),
+    "feedback.queue": ("learner",),
 }
 
 

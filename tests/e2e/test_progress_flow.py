@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from failforward.accounts.models import User
 from failforward.extensions import db
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import go_to, sign_in
 from tests.e2e.test_layout import MEASURE
 from tests.factories import log, make_drill, make_goal
 
@@ -32,7 +32,7 @@ def test_a_learner_reads_their_progress(live_server, open_page, clock, js, scree
     page = open_page(js=js, **(LAPTOP if screen == "laptop" else {}))
     sign_in(page, live_server.url, "lee@example.com")
 
-    page.get_by_role("navigation").get_by_role("link", name="Progress").click()
+    go_to(page, "Progress")
     expect(page.get_by_role("heading", level=1, name="Progress")).to_be_visible()
     reps = page.locator("#kpi-reps")
     expect(reps.get_by_role("heading", level=2, name="Reps")).to_be_visible()
