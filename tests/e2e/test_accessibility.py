@@ -49,3 +49,8 @@ def test_axe_core_finds_nothing_on_the_most_used_pages(live_server, open_page, g
                 trouble[f"{email or 'signed out'} {path}"] = found
     report = "\n".join(f"{where}:\n  " + "\n  ".join(found) for where, found in trouble.items())
     assert not trouble, f"axe-core found problems at {size} size:\n{report}"
+
+
+def test_the_check_reports_what_axe_core_finds(page: Page):
+    page.set_content('<html lang="en"><title>t</title><main><h1>t</h1><button></button></main></html>')
+    assert [line.split(" ")[0] for line in violations(page)] == ["button-name"]
