@@ -44,7 +44,7 @@ def test_axe_core_finds_nothing_on_the_most_used_pages(live_server, open_page, g
             sign_in(page, live_server.url, email, DEMO_PASSWORD)
         for path in paths:
             path = path.format(goal=goal_path)
-            page.goto(live_server.url + path)
+            assert page.goto(live_server.url + path).ok, f"{path} did not open for {email or 'a stranger'}"
             if found := violations(page):
                 trouble[f"{email or 'signed out'} {path}"] = found
     report = "\n".join(f"{where}:\n  " + "\n  ".join(found) for where, found in trouble.items())
