@@ -11,7 +11,7 @@ from failforward import tasks
 from failforward.extensions import db
 from failforward.pulse import services
 from failforward.pulse.models import STATEMENTS, Pulse
-from tests.e2e.conftest import mail_link, sign_in
+from tests.e2e.conftest import go_to, mail_link, sign_in
 
 LAPTOP = {"viewport": {"width": 1280, "height": 800}, "is_mobile": False, "has_touch": False}
 MY_ANSWERS = {"mistakes": "4", "problems": "3", "help": "4", "skills": "2", "risks": "3"}
@@ -52,7 +52,7 @@ def test_a_learner_answers_from_the_email_and_the_coach_reads_the_averages(live_
     clock.set(datetime(2026, 4, 20, 9, 0, tzinfo=UTC))  # the period has closed
     laptop = open_page(js=js, **LAPTOP)
     sign_in(laptop, live_server.url, "carla@example.com")
-    laptop.get_by_role("navigation", name="Main").get_by_role("link", name="Pulse").click()
+    go_to(laptop, "Pulse")
     expect(laptop.get_by_role("heading", level=1)).to_have_text("Safety pulse")
     latest = laptop.get_by_role("heading", level=2, name="23 Mar to 19 Apr 2026 · 3 learners answered")
     expect(latest).to_be_visible()
