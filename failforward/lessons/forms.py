@@ -6,7 +6,6 @@ from datetime import date, timedelta
 
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
     RadioField,
     SearchField,
@@ -18,7 +17,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Re
 
 from failforward import clock
 from failforward.database import as_id
-from failforward.forms import Form, choices, plain_text, single_line
+from failforward.forms import DayField, Form, choices, plain_text, single_line
 from failforward.lessons.models import ANSWERS, STATUSES, TAG_KINDS
 
 MAX_TAGS = 8
@@ -26,16 +25,6 @@ TAG_LENGTH = 40
 # follow_up: an earlier lesson; followup: a due follow-up of a contract threshold (failforward/thresholds);
 # review: a blameless review (failforward/reviews)
 SOURCES = ("rep", "reflection", "routine", "feedback", "follow_up", "followup", "review")
-
-
-class DayField(DateField):
-    """A calendar date that explains what it wants when the text is not one."""
-
-    def process_formdata(self, valuelist) -> None:
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as error:
-            raise ValueError("Enter the date, like 2026-03-04.") from error
 
 
 def parse_tags(text: str | None) -> list[str]:
