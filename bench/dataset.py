@@ -21,6 +21,7 @@ from failforward.coaching.services import DEFAULT_CONTRACT
 from failforward.extensions import db
 from failforward.feedback.models import FeedbackMessage, FeedbackRequest, request_reps
 from failforward.goals.models import HIGHER, LOWER, PARTIAL_FROM_PCT, Drill, Goal
+from failforward.ledger import weekly
 from failforward.ledger.models import Rep
 from failforward.ledger.services import auto_outcome, refresh_all_goals
 
@@ -180,6 +181,7 @@ def generate(seed: int = 3) -> Dataset:
                         (Drill, drills), (Rep, reps), (FeedbackRequest, requests), (FeedbackMessage, messages)):
         db.session.execute(insert(model), rows)
     db.session.execute(insert(request_reps), links_to_reps)
+    weekly.rebuild(db.session.connection())  # a bulk load passes by the session's flush, which keeps them
     db.session.commit()
     # The product's own rule decides whether a generated goal is reached (by design none should be).
     reached = refresh_all_goals()

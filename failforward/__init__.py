@@ -18,6 +18,7 @@ from failforward.feedback.routes import bp as feedback_bp
 from failforward.goals.routes import bp as goals_bp
 from failforward.home.routes import bp as home_bp
 from failforward.kpis.routes import bp as kpis_bp
+from failforward.ledger import weekly
 from failforward.ledger.routes import bp as ledger_bp
 from failforward.lessons.routes import bp as lessons_bp
 from failforward.lessons.search import SEARCH_OBJECTS
@@ -62,6 +63,7 @@ def create_app(config: dict | None = None) -> Flask:
         configure_sqlite(db.engine)
 
     tasks.configure(app)
+    weekly.listen()
     mail.init_app(app, may_see_learner)  # mail sits below coaching, so it is handed coaching's access rule
     web.init_app(app)
     _register_blueprints(app)

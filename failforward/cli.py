@@ -1,5 +1,5 @@
 """Command-line commands: `flask --app app demo`, `outbox list|retry`, `operators grant|revoke|list`,
-`backup`, `restore`, `export-data`, `import-data`."""
+`backup`, `restore`, `export-data`, `import-data`, `rebuild-weeks`."""
 
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from failforward.demo import create_demo_data
 from failforward.export import importing
 from failforward.export import services as export
 from failforward.extensions import db
+from failforward.ledger import weekly
 from failforward.mail import services as mail
 from failforward.mail.models import STATUSES
 
@@ -189,6 +190,15 @@ def import_data_command(email: str, path: Path, dry_run: bool) -> None:
                else f"Imported {report.added} record(s).")
 
 
+@click.command("rebuild-weeks")
+def rebuild_weeks_command() -> None:
+    """Recompute every goal's weekly roll-up from its reps. The app keeps them as reps are written; this is for
+    reps loaded around it (straight into the database)."""
+    rows = weekly.rebuild(db.session.connection())
+    db.session.commit()
+    click.echo(f"Rebuilt {rows} goal weeks.")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     app.cli.add_command(demo_command)
@@ -198,3 +208,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(restore_command)
     app.cli.add_command(export_data_command)
     app.cli.add_command(import_data_command)
+    app.cli.add_command(rebuild_weeks_command)

@@ -4,7 +4,7 @@ numbers an id column holds, and database errors told without the values in them.
 from datetime import UTC, datetime
 
 from flask import g, has_app_context, has_request_context, request
-from sqlalchemy import DateTime, Float, event
+from sqlalchemy import DateTime, Float, Integer, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
@@ -151,6 +151,29 @@ def _hours_between_sqlite(element, compiler, **kw) -> str:
 def _hours_between_postgresql(element, compiler, **kw) -> str:
     later, earlier = (compiler.process(clause, **kw) for clause in element.clauses)
     return f"(EXTRACT(EPOCH FROM ({later} - {earlier})) / 3600.0)"
+
+
+class epoch_seconds(FunctionElement):
+    """`epoch_seconds(moment)`: a UtcDateTime expression as whole UTC seconds since 1970, worked out by the
+    database. Bucketing thousands of reps into weeks costs less against numbers than against datetimes read
+    back one by one. Whole seconds are exact for that: the weeks start on a local midnight."""
+
+    type = Integer()
+    name = "epoch_seconds"
+    inherit_cache = True
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_seconds_sqlite(element, compiler, **kw) -> str:
+    # The first 19 characters, "YYYY-MM-DD HH:MM:SS": SQLite rounds a fraction to milliseconds, which would carry
+    # 23:59:59.9999 into the next day (and week).
+    return f"CAST(strftime('%s', substr({compiler.process(element.clauses, **kw)}, 1, 19)) AS INTEGER)"
+
+
+@compiles(epoch_seconds, "postgresql")
+def _epoch_seconds_postgresql(element, compiler, **kw) -> str:
+    # The column is a timestamp without a zone, holding UTC: EXTRACT reads it as UTC.
+    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
 
 
 def migration_filter(unmanaged: frozenset[str]):

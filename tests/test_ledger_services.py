@@ -170,6 +170,21 @@ def test_weeks_follow_the_learners_time_zone(app, clock, make_user):
     assert goal.reached_on == date(2026, 3, 8)
 
 
+def test_the_database_buckets_reps_at_a_weeks_last_microsecond_and_first_second(app, clock, make_user):
+    """The weeks are counted from seconds the database works out (epoch_seconds), not from datetimes."""
+    learner = make_user(timezone="America/New_York")
+    clock.set(MONDAY)
+    drill = make_drill(make_goal(learner, weeks_required=1))
+    next_monday = datetime(2026, 3, 9, tzinfo=zone_of(learner))  # a Monday: the first after the DST change
+    log(learner, drill, 4.0, at=(next_monday - timedelta(microseconds=1)).astimezone(UTC))
+    log(learner, drill, 6.0, at=next_monday.astimezone(UTC))
+    log(learner, drill, 8.0, at=(next_monday + timedelta(seconds=1, microseconds=999_999)).astimezone(UTC))
+    clock.set(next_monday.astimezone(UTC) + timedelta(days=1))
+    state = services.goal_progress([drill.goal], zone_of(learner))[drill.goal_id]
+    assert [(w.start, w.reps, w.value) for w in state.weeks] == [(date(2026, 3, 2), 1, 4.0),
+                                                                 (date(2026, 3, 9), 2, 7.0)]
+
+
 def test_progress_starts_in_the_week_the_goal_was_set(app, clock, learner, goal, drill):
     clock.set(MONDAY + timedelta(days=15))
     state = services.goal_progress([goal], zone_of(learner))[goal.id]

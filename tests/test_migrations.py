@@ -91,3 +91,32 @@ def test_the_migrations_have_a_single_head(empty_database):
 
     config = empty_database.extensions["migrate"].migrate.get_config()
     assert len(ScriptDirectory.from_config(config).get_heads()) == 1
+
+
+def test_the_weekly_rollups_are_filled_from_the_reps_already_there(empty_database):
+    """An instance upgraded past c9e4b7a2d5f1 shows its goals' weeks at once, not only after a new rep."""
+    flask_migrate.upgrade(revision="a7d3e5f9c2b1")
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO users (id, name, email, password_hash, timezone, session_version, checkin_weekday, "
+            "checkin_hour, email_opt_in, checkin_always, created_at) VALUES (1, 'Lee', 'lee@example.com', 'x', "
+            "'Pacific/Auckland', 1, 0, 8, true, false, '2026-03-01 00:00:00')")
+        connection.exec_driver_sql(
+            "INSERT INTO goal (id, learner_id, title, bottleneck, metric_name, unit, direction, baseline, target, "
+            "weeks_required, aggregation, why, status, partial_from_pct, created_at) VALUES (1, 1, 'Serve', 'b', "
+            "'errors', 'errors', 'lower', 10, 5, 2, 'total', '', 'active', 20, '2026-03-01 00:00:00')")
+        connection.exec_driver_sql(
+            "INSERT INTO drill (id, learner_id, goal_id, name, practises, environment, tools, feedback_source, "
+            "planned_reps_per_week, difficulty_note, created_at) VALUES (1, 1, 1, 'Toss', 'p', '', '', 'video', 3, "
+            "'d', '2026-03-01 00:00:00')")
+        for rep_id, at in ((1, "2026-03-15 10:59:59"), (2, "2026-03-15 11:00:00")):  # Auckland's Monday 00:00
+            connection.exec_driver_sql(
+                "INSERT INTO rep (id, learner_id, goal_id, drill_id, performed_at, value, duration_minutes, outcome, "
+                f"note, adjustment, idempotency_key, logged_at) VALUES ({rep_id}, 1, 1, 1, '{at}', 2, 10, 'hit', "
+                f"'', '', 'k{rep_id}', '{at}')")
+    flask_migrate.upgrade()
+    with db.engine.connect() as connection:
+        weeks = connection.exec_driver_sql("SELECT monday, value, reps, minutes FROM goal_week ORDER BY monday").all()
+    # Auckland's week of 9 March ends at 10:59:59 UTC on 15 March: the two reps fall in two weeks.
+    assert [(str(monday), value, reps, minutes) for monday, value, reps, minutes in weeks] == [
+        ("2026-03-09", 2.0, 1, 10), ("2026-03-16", 2.0, 1, 10)]

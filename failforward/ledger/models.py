@@ -1,8 +1,8 @@
-"""A rep: one logged attempt at a drill."""
+"""A rep: one logged attempt at a drill; and a goal's weeks, rolled up from its reps."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from failforward import clock
@@ -45,3 +45,19 @@ class Rep(db.Model):
     def editable(self) -> bool:
         """A rep can be changed or deleted for 24 hours after it was logged; then it is the record."""
         return clock.now() - self.logged_at < EDIT_WINDOW
+
+
+class GoalWeek(db.Model):
+    """A goal's local week rolled up from its reps: the week's value under the goal's rule, reps and minutes.
+
+    Only weeks with reps have a row. `ledger.weekly` keeps the rows in step with every write; progress reads
+    them instead of every rep of the last weeks.
+    """
+
+    __tablename__ = "goal_week"
+
+    goal_id: Mapped[int] = mapped_column(ForeignKey("goal.id", ondelete="CASCADE"), primary_key=True)
+    monday: Mapped[date] = mapped_column(Date, primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+    reps: Mapped[int] = mapped_column(Integer)
+    minutes: Mapped[int] = mapped_column(Integer)

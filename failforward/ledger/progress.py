@@ -5,6 +5,7 @@ ISO weeks start on Monday at local midnight; the current week is "in progress" a
 """
 
 import bisect
+import functools
 import math
 import statistics
 from collections.abc import Iterable, Sequence
@@ -69,8 +70,30 @@ def aggregate(values: list[float], how: str, direction: str) -> float | None:
     return float(statistics.median(values))
 
 
+@functools.lru_cache(maxsize=4096)
+def _week_seconds(monday: date, zone: ZoneInfo) -> tuple[float, float]:
+    """A local week's UTC start and end in epoch seconds; a coach's overview asks for the same few hundred."""
+    start, end = week_bounds(monday, zone)
+    return start.timestamp(), end.timestamp()
+
+
+@dataclass(frozen=True)
+class WeekTotal:
+    """A week's reps rolled up: the week's value under the goal's rule, how many reps, how many minutes."""
+
+    value: float
+    reps: int
+    minutes: int
+
+
+def total(entries: list[tuple[float, int | None]], how: str, direction: str) -> WeekTotal | None:
+    """A week's (value, minutes) reps rolled up; None for a week without reps."""
+    value = aggregate([v for v, _ in entries], how, direction)
+    return None if value is None else WeekTotal(value, len(entries), sum(m or 0 for _, m in entries))
+
+
 def weekly_values(
-    reps: Iterable[tuple[datetime, float, int | None]],
+    reps: Iterable[tuple[float, float, int | None]],
     *,
     how: str,
     direction: str,
@@ -79,31 +102,44 @@ def weekly_values(
     first_week: date,
     now: datetime,
 ) -> list[WeekValue]:
-    """Every local week from `first_week` to the current one, with its value and verdict."""
-    current = week_start(now, zone)
-    mondays = [min(first_week, current)]
-    while mondays[-1] < current:
-        mondays.append(mondays[-1] + timedelta(days=7))
-    # Each rep finds its week among the weeks' UTC starts: converting every rep to the learner's zone cost more
-    # than the rest of a coach's overview of fifty learners.
-    starts = [week_bounds(monday, zone)[0] for monday in mondays]
-    end = week_bounds(current, zone)[1]
-    buckets: dict[date, list[tuple[float, int]]] = {}
+    """Every local week from `first_week` to the current one, with its value and verdict. Each rep is
+    (when, value, minutes), `when` in UTC seconds since the epoch as `database.epoch_seconds` reads it."""
+    mondays = mondays_between(first_week, week_start(now, zone))
+    # Each rep finds its week among the weeks' UTC starts, as seconds: converting every rep to the learner's zone,
+    # or only reading its timestamp back as a datetime, cost more than the rest of a coach's overview.
+    starts = [_week_seconds(monday, zone)[0] for monday in mondays]
+    end = _week_seconds(mondays[-1], zone)[1]
+    buckets: dict[date, list[tuple[float, int | None]]] = {}
     for performed_at, value, minutes in reps:
         index = bisect.bisect_right(starts, performed_at) - 1
         if index >= 0 and performed_at < end:
-            buckets.setdefault(mondays[index], []).append((value, minutes or 0))
+            buckets.setdefault(mondays[index], []).append((value, minutes))
+    totals = {monday: total(entries, how, direction) for monday, entries in buckets.items()}
+    return weeks_from(totals, direction=direction, target=target, mondays=mondays)
+
+
+def mondays_between(first_week: date, current: date) -> list[date]:
+    """Every Monday from `first_week` to `current` (at least `current`)."""
+    mondays = [min(first_week, current)]
+    while mondays[-1] < current:
+        mondays.append(mondays[-1] + timedelta(days=7))
+    return mondays
+
+
+def weeks_from(totals: dict[date, WeekTotal | None], *, direction: str, target: float,
+               mondays: list[date]) -> list[WeekValue]:
+    """The weeks `mondays` (the last is the one in progress), each with its rolled-up reps from `totals` (a week
+    missing from it had none) and its verdict against the target."""
     weeks = []
     for monday in mondays:
-        entries = buckets.get(monday, [])
-        value = aggregate([v for v, _ in entries], how, direction)
-        in_progress = monday == current
-        if value is None:
-            met = None
-        else:
-            hit = value <= target if direction == LOWER else value >= target
-            met = None if in_progress and not hit else hit
-        weeks.append(WeekValue(monday, value, len(entries), sum(m for _, m in entries), met, in_progress))
+        week = totals.get(monday)
+        in_progress = monday == mondays[-1]
+        if week is None:
+            weeks.append(WeekValue(monday, None, 0, 0, None, in_progress))
+            continue
+        hit = week.value <= target if direction == LOWER else week.value >= target
+        weeks.append(WeekValue(monday, week.value, week.reps, week.minutes,
+                               None if in_progress and not hit else hit, in_progress))
     return weeks
 
 

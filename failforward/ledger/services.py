@@ -14,7 +14,7 @@ from failforward.coaching.access import learners_record_or_404, own_record_or_40
 from failforward.extensions import db
 from failforward.goals import services as goals
 from failforward.goals.models import ACTIVE, REACHED, Drill, Goal
-from failforward.ledger import progress
+from failforward.ledger import progress, weekly
 from failforward.ledger.models import HIT, MISS, PARTIAL, Rep
 from failforward.once import insert_once
 
@@ -211,31 +211,24 @@ def _window_start(zone: ZoneInfo, weeks: int) -> date:
 def goal_progress(goals: list[Goal], zone: ZoneInfo | dict[int, ZoneInfo],
                   weeks: int = progress.CHART_WEEKS) -> dict[int, progress.Progress]:
     """Each goal's recent weeks (at least the rule's own and the one in progress) and rule status, from
-    one query for all of them. A status line needs no more: pass `weeks=STATUS_WEEKS`. `zone` is the
+    one query of their weekly roll-ups. A status line needs no more: pass `weeks=STATUS_WEEKS`. `zone` is the
     learner's, or each learner's by id when the goals are several learners' (a coach's overview)."""
     if not goals:
         return {}
     zones = zone if isinstance(zone, dict) else {g.learner_id: zone for g in goals}
     window = max(weeks, max(g.weeks_required for g in goals) + 1)
     firsts = {g.id: _window_start(zones[g.learner_id], window) for g in goals}
-    since = min(week_bounds(firsts[g.id], zones[g.learner_id])[0] for g in goals)
-    rows = db.session.execute(
-        db.select(Rep.goal_id, Rep.performed_at, Rep.value, Rep.duration_minutes)
-        .where(Rep.goal_id.in_([g.id for g in goals]), Rep.performed_at >= since))
-    by_goal: dict[int, list] = {g.id: [] for g in goals}
-    for goal_id, performed_at, value, minutes in rows:
-        by_goal[goal_id].append((performed_at, value, minutes))
-    now = clock.now()
+    totals = weekly.weeks_of(firsts, min(firsts.values()))
+    current = {learner_id: week_start(clock.now(), zone) for learner_id, zone in zones.items()}
     result = {}
     for goal in goals:
         # Weeks count from the goal's creation, or from its first rep when that came earlier (a rep
         # logged as practised before the goal was set up, or the weeks of practice it was set up from).
-        begins = min([goal.created_at, *(performed_at for performed_at, _, _ in by_goal[goal.id])])
-        zone_here = zones[goal.learner_id]
-        weekly = progress.weekly_values(by_goal[goal.id], how=goal.aggregation, direction=goal.direction,
-                                        target=goal.target, zone=zone_here, now=now,
-                                        first_week=max(firsts[goal.id], week_start(begins, zone_here)))
-        result[goal.id] = progress.evaluate(weekly, goal.weeks_required)
+        begins = min([week_start(goal.created_at, zones[goal.learner_id]), *totals[goal.id]])
+        shown = progress.weeks_from(totals[goal.id], direction=goal.direction, target=goal.target,
+                                      mondays=progress.mondays_between(max(firsts[goal.id], begins),
+                                                                       current[goal.learner_id]))
+        result[goal.id] = progress.evaluate(shown, goal.weeks_required)
     return result
 
 

@@ -13,6 +13,7 @@ from failforward.calendar import day_start, monday_of, today_for, week_bounds, z
 from failforward.coaching.access import active_link, learners_record_or_404, own_record_or_404
 from failforward.coaching.models import CoachingLink
 from failforward.coaching.services import coaches_of, is_coach
+from failforward.database import epoch_seconds
 from failforward.extensions import db
 from failforward.goals.models import ACTIVE, LOWER, Goal
 from failforward.goals.services import drills_of
@@ -279,7 +280,7 @@ def _read_metric(risk: Risk, today: date, zone) -> Reading:
     goal = risk.premortem.goal
     monday = monday_of(today - timedelta(days=1))
     start, _end = week_bounds(monday, zone)
-    reps = db.session.execute(db.select(Rep.performed_at, Rep.value, Rep.duration_minutes).where(
+    reps = db.session.execute(db.select(epoch_seconds(Rep.performed_at), Rep.value, Rep.duration_minutes).where(
         Rep.goal_id == goal.id, Rep.performed_at >= start, Rep.performed_at < day_start(today, zone))).all()
     week = progress.weekly_values(reps, how=goal.aggregation, direction=goal.direction, target=goal.target,
                                   zone=zone, first_week=monday, now=day_start(today, zone) - timedelta(seconds=1))[-1]
