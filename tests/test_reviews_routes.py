@@ -166,6 +166,26 @@ def test_blaming_words_are_saved_with_a_note_beside_the_field(client, login, peo
     assert "See the notes beside the fields" in text(client.get(f"/reviews/{review.id}"))
 
 
+def test_while_writing_the_notes_come_beside_each_field_and_nothing_is_saved(client, htmx_client, login, people):
+    """Issue 13: the gentle check runs while the person writes (htmx, a second after they stop typing), not only on
+    save: each field's notes are swapped in beside it, a single factor is questioned, and nothing is saved."""
+    login(people[0])
+    login(people[0], htmx_client)
+    headers = {"HX-Target": "wording-check"}
+    typed = {"trigger": "I should have checked the volume", "factors-0-kind": "tools",
+             "factors-0-what": "Silent switch", "factors-1-what": "half a thought"}
+    response = htmx_client.post("/reviews/wording", data=typed, headers=headers)
+    page = text(response)
+    assert response.status_code == 200 and "<form" not in page
+    assert 'id="notes-trigger" class="field-notes" hx-swap-oob="true"' in page and "is hindsight" in page
+    assert services.ONE_FACTOR in page and page.count("hx-swap-oob") == len(services.TEXT_FIELDS)
+    calm = text(htmx_client.post("/reviews/wording", data={**typed, "trigger": "The pager was quiet",
+                                                           "factors-1-kind": "process"}, headers=headers))
+    assert 'role="note"' not in calm  # the notes go away once the wording changes
+    assert count(Review) == 0
+    assert 'hx-post="/reviews/wording"' in text(client.get("/reviews/new"))
+
+
 def test_an_unshared_review_is_a_404_to_the_coach_and_a_shared_one_takes_comments(client, login, people):
     learner, coach, stranger = people
     review = saved(learner)
