@@ -13,6 +13,7 @@ WHO_MAY_CALL = {
     "reviews.index": "signed-in",
     "reviews.new": "signed-in",
     "reviews.create": "signed-in",
+    "reviews.wording": "signed-in",
     "reviews.show": "learner-or-coach",
     "reviews.edit": "learner-only",
     "reviews.update": "learner-only",
@@ -46,6 +47,8 @@ def posts() -> dict[str, tuple]:
     return {
         "reviews.create": ("learner", lambda w: "/reviews", lambda w: dict(REVIEW_FORM),
                            lambda w, c: count_now(Review) == 2),
+        "reviews.wording": ("learner", lambda w: "/reviews/wording", lambda w: {"trigger": "I should have looked"},
+                            lambda w, c: "is hindsight" in c.last_response.get_data(as_text=True)),
         "reviews.update": ("learner", lambda w: f"/reviews/{w.blameless_review}",
                            lambda w: {**REVIEW_FORM, "trigger": "Renamed review"},
                            lambda w, c: fresh(Review, w.blameless_review).trigger == "Renamed review"),

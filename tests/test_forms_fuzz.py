@@ -443,6 +443,8 @@ def test_review_form(practising, texts, times, factor_kinds, more, kind, json_va
               **({"more_rows": "1"} if more else {})}
     response = submit(practising, "/reviews", fields, kind, json_of(fields, json_values))
     assert_answered_well(response, fields, kind, kept_text=("trigger", "counterfactual", "events-0-what"))
+    while_writing = submit(practising, "/reviews/wording", fields, kind, json_of(fields, json_values))
+    assert while_writing.status_code == 200, while_writing.status_code  # advice on anything typed, never a refusal
     for review in db.session.scalars(db.select(Review)):
         assert len(review.events) <= 40 and all(f.kind in ("tools", "process") for f in review.factors)
 

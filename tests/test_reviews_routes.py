@@ -60,6 +60,29 @@ def test_the_pages_answer_for_the_learner_and_start_filled_in(client, login, peo
     assert "the weekly target" in text(client.get(f"/reviews/new?from=goal-week:{rep.goal_id}:2026-02-23"))
 
 
+def test_a_missed_rep_and_a_missed_week_offer_a_review_to_the_learner_only(client, login, people):
+    """Issue 13: a review starts from a rep or a missed week; the learner finds the way in on the home page, the
+    ledger and the goal's weekly figures, and the coach (who reads the goal) does not."""
+    learner, coach, _ = people
+    drill = make_drill(make_goal(learner))
+    missed = log(learner, drill, 12.0, at=datetime(2026, 2, 24, 9, tzinfo=UTC))  # the week of 23 Feb: missed
+    today = log(learner, drill, 12.0)
+    hit = log(learner, drill, 4.0)
+    login(learner)
+    rep_links = {rep.id: f"/reviews/new?from=rep:{rep.id}\"" for rep in (missed, today, hit)}
+    for url, offered in (("/", {today.id}), ("/ledger", {missed.id, today.id}),
+                         (f"/goals/{drill.goal_id}", {missed.id, today.id})):
+        page = text(client.get(url))
+        assert {rep_id for rep_id, link in rep_links.items() if link in page} == offered, url
+    goal_page = text(client.get(f"/goals/{drill.goal_id}"))
+    week = f"/reviews/new?from=goal-week:{drill.goal_id}:2026-02-23"
+    assert week in goal_page and goal_page.count("from=goal-week") == 1  # the week in progress is not judged yet
+    assert "the weekly target" in text(client.get(week))
+    login(coach)
+    coach_page = text(client.get(f"/goals/{drill.goal_id}"))
+    assert "/reviews/new" not in coach_page
+
+
 def test_saving_without_javascript_redirects_and_the_timeline_is_in_time_order(client, htmx_client, login, people):
     learner, _, _ = people
     login(learner)
@@ -141,6 +164,26 @@ def test_blaming_words_are_saved_with_a_note_beside_the_field(client, login, peo
     assert "“Who” looks for a person" in page and "“Should have” is hindsight" in page
     assert services.ONE_FACTOR in page
     assert "See the notes beside the fields" in text(client.get(f"/reviews/{review.id}"))
+
+
+def test_while_writing_the_notes_come_beside_each_field_and_nothing_is_saved(client, htmx_client, login, people):
+    """Issue 13: the gentle check runs while the person writes (htmx, a second after they stop typing), not only on
+    save: each field's notes are swapped in beside it, a single factor is questioned, and nothing is saved."""
+    login(people[0])
+    login(people[0], htmx_client)
+    headers = {"HX-Target": "wording-check"}
+    typed = {"trigger": "I should have checked the volume", "factors-0-kind": "tools",
+             "factors-0-what": "Silent switch", "factors-1-what": "half a thought"}
+    response = htmx_client.post("/reviews/wording", data=typed, headers=headers)
+    page = text(response)
+    assert response.status_code == 200 and "<form" not in page
+    assert 'id="notes-trigger" class="field-notes" hx-swap-oob="true"' in page and "is hindsight" in page
+    assert services.ONE_FACTOR in page and page.count("hx-swap-oob") == len(services.TEXT_FIELDS)
+    calm = text(htmx_client.post("/reviews/wording", data={**typed, "trigger": "The pager was quiet",
+                                                           "factors-1-kind": "process"}, headers=headers))
+    assert 'role="note"' not in calm  # the notes go away once the wording changes
+    assert count(Review) == 0
+    assert 'hx-post="/reviews/wording"' in text(client.get("/reviews/new"))
 
 
 def test_an_unshared_review_is_a_404_to_the_coach_and_a_shared_one_takes_comments(client, login, people):

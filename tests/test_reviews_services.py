@@ -2,6 +2,7 @@
 calendar, the reminder and the check sent once each, and who may see a review."""
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from werkzeug.exceptions import NotFound
@@ -223,3 +224,29 @@ def test_a_review_written_from_a_due_follow_up_marks_it_done_and_only_its_owners
     written = review(learner, source=("followup", due.id, None))
     assert written.follow_up_id == due.id and written.reflection_id == due.reflection_id
     assert thresholds.due_follow_ups(learner) == []
+
+
+def test_a_review_from_a_due_follow_up_starts_with_what_fired_and_the_misses_in_the_learners_zone(clock, make_user):
+    """Issue 13: three misses ask for a review; the review starts with the reason, the goal, and the three misses
+    of the rule's 7 local days (Auckland's), not an older one."""
+    auckland = ZoneInfo("Pacific/Auckland")
+    clock.set(datetime(2026, 2, 23, 0, tzinfo=UTC))
+    learner = make_user(timezone="Pacific/Auckland")
+    drill = make_drill(make_goal(learner, title="Calm pages"), name="Page triage")
+    page = thresholds.contract_page(learner)
+    thresholds.update_contract(learner, {name: getattr(page.contract, name) for name in thresholds.PERSONAL_TERMS},
+                               {"drill-misses": {"follow_up": "review"}})
+    for moment in (datetime(2026, 2, 23, 12, 0), datetime(2026, 3, 2, 9, 30), datetime(2026, 3, 3, 0, 5),
+                   datetime(2026, 3, 3, 0, 10)):
+        at = moment.replace(tzinfo=auckland).astimezone(UTC)
+        clock.set(at)
+        log(learner, drill, 12.0, at=at)
+    assert thresholds.fire_due() == 1
+    [due] = thresholds.due_follow_ups(learner)
+    start = services.prefill(learner, ("followup", due.id, None))
+    assert start["trigger"] == "3 misses on Page triage within 7 days"
+    assert start["scope"] == "The goal “Calm pages”"
+    assert [event["at"] for event in start["events"]] == [datetime(2026, 3, 2, 9, 30), datetime(2026, 3, 3, 0, 5),
+                                                          datetime(2026, 3, 3, 0, 10)]
+    assert start["events"][0]["what"] == "A miss: 12 min on Page triage"
+    assert services.prefill(make_user(), ("followup", due.id, None)) == {}  # not theirs: nothing of it

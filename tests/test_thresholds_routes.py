@@ -41,6 +41,8 @@ def test_the_contract_page_is_reached_from_settings_and_shows_the_defaults(clien
     page = text(client.get("/contract"))
     assert "My learning contract" in page and "Misses on one drill within a few days" in page
     assert input_value(client.get("/contract"), "drill_misses_count") == "3"
+    assert "tripwires are coming" not in page  # issue 9's pre-mortems are here: the rule fires on their tripwires
+    assert "Tripwires come from your pre-mortems" in page
 
 
 def test_a_visitor_is_sent_to_sign_in(client, people):

@@ -71,6 +71,19 @@ def create():
     return _saved(review, created)
 
 
+@bp.post("/reviews/wording")
+@login_required
+def wording():
+    """The blameless notes on the review as typed, beside each field while the person writes (htmx); nothing is
+    saved, and a form still missing things gets its notes all the same."""
+    form = ReviewForm(zone=zone_of(current_user))
+    form.validate_on_submit()  # for its token check: the notes are advice, whatever else the form still lacks
+    expired = "csrf_token" in form and bool(form.csrf_token.errors)
+    notes = {} if expired else services.blame_notes(form.texts(), len(form.factor_list()))
+    return render("reviews/new.html", "reviews/_wording.html", http_status=422 if expired else 200, form=form,
+                  notes=notes, names=services.TEXT_FIELDS)
+
+
 def _again(template: str, form: ReviewForm, **context):
     """The form again, as typed: with more empty rows (200) after "add a row", or with its errors (422); the
     blameless notes beside the fields either way."""

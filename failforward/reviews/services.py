@@ -150,9 +150,7 @@ def prefill(learner: User, source: Source | None) -> dict:
     zone = zone_of(learner)
     if kind == "rep" and (rep := _owned(Rep, learner, row_id)):
         return {"trigger": f"A {rep.outcome} rep of {rep.drill.name}: {rep.value:g} {rep.drill.goal.unit}",
-                "scope": f"The goal “{rep.drill.goal.title}”",
-                "events": [{"at": rep.performed_at.astimezone(zone).replace(tzinfo=None),
-                            "what": rep.note or f"Logged {rep.value:g} {rep.drill.goal.unit}"}]}
+                "scope": f"The goal “{rep.drill.goal.title}”", "events": [_rep_event(rep, zone)]}
     if kind == "reflection" and (reflection := _owned(Reflection, learner, row_id)):
         return {"trigger": reflection.what_happened,
                 "events": [{"at": reflection.created_at.astimezone(zone).replace(tzinfo=None),
@@ -160,7 +158,19 @@ def prefill(learner: User, source: Source | None) -> dict:
     if kind == "goal-week" and (goal := _owned(Goal, learner, row_id)):
         return {"trigger": f"The week of {week:%-d %B %Y} missed the weekly target of “{goal.title}”",
                 "scope": f"The goal “{goal.title}”"}
+    if kind == "followup" and (due := thresholds.open_follow_up(learner, row_id)):
+        # What fired, and its facts: the misses that crossed the line, or the setback.
+        start = prefill(learner, ("reflection", due.reflection_id, None)) if due.reflection_id else {}
+        goal = db.session.get(Goal, due.goal_id) if due.goal_id else None
+        return {"trigger": due.reason, **({"scope": f"The goal “{goal.title}”"} if goal else {}),
+                "events": start.get("events", []) + [_rep_event(rep, zone) for rep in thresholds.missed_reps(due)]}
     return {}
+
+
+def _rep_event(rep: Rep, zone: ZoneInfo) -> dict:
+    """A rep as a timeline row: its local time, and its note or its value."""
+    return {"at": rep.performed_at.astimezone(zone).replace(tzinfo=None),
+            "what": rep.note or f"A {rep.outcome}: {rep.value:g} {rep.drill.goal.unit} on {rep.drill.name}"}
 
 
 # --- writing ------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from flask import url_for
 from failforward import clock
 from failforward.accounts.models import User
 from failforward.accounts.services import notify
-from failforward.calendar import zone_of
+from failforward.calendar import day_start, zone_of
 from failforward.coaching.models import CoachingLink, Contract
 from failforward.coaching.services import CONTRACT_TERMS, DEFAULT_CONTRACT
 from failforward.extensions import db
@@ -342,6 +342,20 @@ def open_follow_up(learner: User, follow_up_id: int | None) -> FollowUp | None:
     """The learner's own follow-up with this id (None for anyone else's, or a missing one)."""
     follow_up = db.session.get(FollowUp, follow_up_id) if follow_up_id else None
     return follow_up if follow_up is not None and follow_up.learner_id == learner.id else None
+
+
+def missed_reps(follow_up: FollowUp) -> list[Rep]:
+    """The facts behind a drill rule's firing: the drill's misses in the D local days up to the day it fired,
+    oldest first (a review written from it starts its timeline with them). Empty for other rules."""
+    if follow_up.drill_id is None or follow_up.on_day is None:
+        return []
+    rule = db.session.get(ThresholdRule, follow_up.rule_id) if follow_up.rule_id else None
+    days = rule.days if rule is not None and rule.days else DEFAULT_RULES[DRILL_MISSES]["days"]
+    zone = zone_of(follow_up.learner)
+    return list(db.session.scalars(db.select(Rep).where(
+        Rep.drill_id == follow_up.drill_id, Rep.outcome == MISS,
+        Rep.performed_at >= day_start(follow_up.on_day - timedelta(days=days - 1), zone),
+        Rep.performed_at < day_start(follow_up.on_day + timedelta(days=1), zone)).order_by(Rep.performed_at)))
 
 
 def complete_follow_up(learner: User, follow_up_id: int) -> bool:

@@ -1,17 +1,23 @@
-"""A blameless review on a phone, with JavaScript on and off: a learner writes a review with a timeline (adding
-rows keeps what was typed), two contributing factors, a counterfactual and two fixes, one owned by the coach; the
-coach reads the shared review and comments; a fix is marked done, then verified at its check date from the home
-page. At 360 px nothing scrolls sideways and the main controls are big enough to tap."""
+"""A blameless review on a phone, with JavaScript on and off (issue 13's flow): the learner's contract asks for a
+review after three misses on one drill; three misses make it due; the learner writes it from the home card (it
+starts with the misses) with a timeline (adding rows keeps what was typed), two contributing factors, a
+counterfactual and two fixes, one owned by the coach; the coach reads the shared review and comments; a fix is
+marked done, then verified at its check date from the home page. With JavaScript the gentle wording check speaks
+while the person writes. At 360 px nothing scrolls sideways and the main controls are big enough to tap."""
 
 from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import expect
 
+from failforward.accounts.models import User
+from failforward.extensions import db
 from failforward.reviews.services import ONE_FACTOR
+from failforward.thresholds import services as thresholds
 from tests.e2e.conftest import sign_in
 from tests.e2e.test_cycle_flow import fits
 from tests.e2e.test_layout import NARROW
+from tests.factories import make_drill, make_goal
 
 COACH, LEARNER = "carla@example.com", "lee@example.com"
 START = datetime(2026, 3, 11, 9, 0, tzinfo=UTC)  # a Wednesday morning, UTC (the learner's zone)
@@ -23,12 +29,33 @@ def test_write_share_comment_and_verify_a_fix(live_server, open_page, clock, js)
     learner = live_server.make_user("Lee Learner", LEARNER)
     live_server.accept_contract(live_server.link(coach, learner))
     clock.set(START)
+    with live_server.app.app_context():
+        make_drill(make_goal(db.session.get(User, learner.id)), name="Page triage")
     me = open_page(js=js)
     sign_in(me, live_server.url, LEARNER)
 
-    me.goto(f"{live_server.url}/lessons")
-    me.get_by_role("link", name="Blameless reviews").click()
-    me.get_by_role("link", name="Write a review").click()
+    me.goto(f"{live_server.url}/contract")  # Settings -> contract: three misses on one drill ask for a review
+    me.get_by_role("group", name="Misses on one drill within a few days").get_by_role(
+        "radio", name="a blameless review").check()
+    me.get_by_role("button", name="Save my contract").click()
+    expect(me.get_by_text("Your contract is saved.")).to_be_visible()
+    me.goto(f"{live_server.url}/")
+    for value in ("12", "13", "14"):
+        me.get_by_label("Value").fill(value)
+        me.get_by_role("button", name="Save rep").click()
+        expect(me.get_by_text(f"Saved: {value} min on Page triage (miss;")).to_be_visible()
+    with live_server.app.app_context():
+        assert thresholds.fire_due() == 1  # the per-minute sweep's call
+    me.reload()
+    card = me.get_by_role("region", name="Due from your contract")
+    expect(card).to_contain_text("3 misses on Page triage within 7 days")
+    card.get_by_role("link", name="Write the review").click()
+    expect(me.get_by_label("Trigger: why are we writing?")).to_have_value("3 misses on Page triage within 7 days")
+    expect(me.locator("#events-2-what")).to_have_value("A miss: 14 min on Page triage")  # the facts that fired
+
+    if js:  # the gentle check speaks while the person writes, before any save
+        me.get_by_label("What signal would have changed my judgement earlier?").fill("I should have tested it")
+        expect(me.get_by_text("“Should have” is hindsight", exact=False)).to_be_visible()
     me.get_by_label("Trigger: why are we writing?").fill("Missed three pages on Tuesday night")
     me.get_by_label("Scope: what was affected?").fill("Night on-call")
     me.locator("#events-0-at").fill("2026-03-10T22:05")
@@ -47,6 +74,7 @@ def test_write_share_comment_and_verify_a_fix(live_server, open_page, clock, js)
     me.locator("#factors-1-kind").select_option("process")
     me.locator("#factors-1-what").fill("No handover check before evenings")
     me.get_by_label("What signal would have changed my judgement earlier?").fill("A test page at handover")
+    expect(me.get_by_text("“Should have” is hindsight", exact=False)).to_have_count(0)
     me.get_by_label("Assumptions we'll test").fill("A test page at handover catches silent phones")
     me.get_by_label("Share this review with my coach").check()
     me.get_by_role("button", name="Save review").click()
@@ -57,6 +85,9 @@ def test_write_share_comment_and_verify_a_fix(live_server, open_page, clock, js)
                                                  "Tue 10 Mar, 22:05 — First page, no sound",
                                                  "Tue 10 Mar, 22:20 — Backup called me"])
     review_url = me.url
+    me.goto(f"{live_server.url}/")
+    expect(me.get_by_role("region", name="Due from your contract")).to_have_count(0)  # written: done
+    me.goto(review_url)
     for what, owner, done_when in (("Test page at every handover", "Me", "On the handover checklist"),
                                    ("Send the pager settings guide", "Carla Coach (coach)", "Guide in Lee's inbox")):
         if not me.locator("#action-form").is_visible():
