@@ -10,7 +10,7 @@ from flask import abort
 
 from failforward import clock
 from failforward.accounts.models import User
-from failforward.calendar import week_bounds, week_start
+from failforward.calendar import week_bounds, week_start, zone_of
 from failforward.checkins.models import WeeklyCheckin
 from failforward.coaching.models import CoachingLink
 from failforward.coaching.services import roster
@@ -199,7 +199,7 @@ def learner_rows(coach: User, links: list[CoachingLink] | None = None) -> list[L
     now = clock.now()
     learners = {link.learner_id: link.learner for link in links}
     ids = list(learners)
-    zones = {learner_id: ZoneInfo(learner.timezone) for learner_id, learner in learners.items()}
+    zones = {learner_id: zone_of(learner) for learner_id, learner in learners.items()}
     weeks = {learner_id: week_start(now, zone) for learner_id, zone in zones.items()}
     starts = {learner_id: week_bounds(weeks[learner_id], zone)[0] for learner_id, zone in zones.items()}
     todays = {learner_id: now.astimezone(zone).date() for learner_id, zone in zones.items()}
