@@ -360,6 +360,21 @@ def test_the_anki_export_is_read_back_exactly_and_reimporting_it_adds_nothing(de
         (i.prompt, i.answer, i.tags) for i in of_deck(deck)][:2]
 
 
+def test_a_first_field_that_reads_as_a_header_or_a_comment_is_quoted_so_the_item_comes_back(deck, learner):
+    """Anki (and this import) skip a line that starts with # and read a first line `tags:` as tags; Anki's
+    writer quotes such a field, so ours does: a prompt "#1 ..." or an Anki guid "#..." survives the round trip."""
+    add(deck, "tags: what are they for?", "Grouping")
+    add(deck, "#1 rule of triage?", "Stay calm")
+    exchange.import_items(learner, deck, '#separator:tab\n#guid column:1\n"#Qx9&t"\tmaison\thouse\n')
+    for anki in (True, False):
+        copy = services.create_deck(learner, learner, f"Copy {anki}", "")
+        preview = exchange.import_items(learner, copy, exchange.export_deck(deck, tab_separated=anki))
+        assert items(preview) == [("tags: what are they for?", "Grouping", ""), ("#1 rule of triage?", "Stay calm", ""),
+                                  ("maison", "house", "")]
+        assert not preview.header.global_tags and not preview.bad
+        assert (of_deck(copy)[-1].guid == "#Qx9&t") is anki  # a CSV has no guid column
+
+
 def of_deck(deck) -> list[StudyItem]:
     return list(db.session.scalars(db.select(StudyItem).where(StudyItem.deck_id == deck.id).order_by(StudyItem.id)))
 

@@ -374,16 +374,19 @@ def export_deck(deck: Deck, tab_separated: bool) -> str:
         out.write(f"#deck:{' '.join(deck.name.split())}\n#columns:guid\tFront\tBack\ttags\n")
         out.write("#guid column:1\n#tags column:4\n")
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    # A line that starts with # is a comment to Anki and to this import, and a first line `tags:` is read
+    # as tags: a record starting so is quoted whole, as Anki's own writer quotes it.
+    quoted = csv.writer(out, delimiter=delimiter, lineterminator="\n", quoting=csv.QUOTE_ALL)
     for prompt, answer, tags, guid, is_html in db.session.execute(
             db.select(StudyItem.prompt, StudyItem.answer, StudyItem.tags, StudyItem.guid, StudyItem.html)
             .where(StudyItem.deck_id == deck.id).order_by(StudyItem.id)):
         prompt, answer = (value.replace("\r\n", "\n").replace("\r", "\n") for value in (prompt, answer))
         if tab_separated:
             prompt, answer = ((rich.sanitise(v) if is_html else rich.to_html(v)) for v in (prompt, answer))
-            writer.writerow([guid, prompt, answer, tags])
+            cells = [guid, prompt, answer, tags]
         else:
             # A quoted field may hold line breaks: spreadsheets and this import read it as one item. No cell
             # may start a formula in a spreadsheet (csvsafe); this import reads the neutralised cells back.
-            cells = [rich.plain(v) if is_html else v for v in (prompt, answer)] + [tags]
-            writer.writerow([neutralise(cell) for cell in cells])
+            cells = [neutralise(cell) for cell in [rich.plain(v) if is_html else v for v in (prompt, answer)] + [tags]]
+        (quoted if cells[0].startswith(("#", "tags:")) else writer).writerow(cells)
     return out.getvalue()
