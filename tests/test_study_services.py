@@ -338,6 +338,15 @@ def test_quoted_fields_over_several_lines_are_one_item_and_lines_are_counted_rig
         (6, "The same as line 1: skipped."), (7, "Could not read the columns (a quote is not closed?).")]
 
 
+def test_a_spreadsheets_semicolon_csv_is_read_when_commas_do_not_split_its_first_record():
+    """Excel writes semicolons where the decimal mark is a comma (much of Europe); Anki reads such a file too."""
+    sheet = exchange.parse_import("la maison;the house\nle chat, le chien;the cat, the dog;animals\n")
+    assert items(sheet) == [("la maison", "the house", ""), ("le chat, le chien", "the cat, the dog", "animals")]
+    assert sheet.header.summary() == ["Columns separated by semicolon."]
+    commas = exchange.parse_import("Capital of France; and of Italy?,Paris; Rome\n")  # commas still come first
+    assert items(commas) == [("Capital of France; and of Italy?", "Paris; Rome", "")]
+
+
 def test_the_anki_export_is_read_back_exactly_and_reimporting_it_adds_nothing(deck, learner):
     services.create_item(learner, deck, {"prompt": "Say \"hi\"\nin French", "answer": "bonjour, salut",
                                          "tags": "greeting"})

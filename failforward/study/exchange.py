@@ -231,17 +231,32 @@ def _fields(lines: list[tuple[int, str | None, str]], start: int, delimiter: str
         return None, used
 
 
+def _guessed_delimiter(first: str) -> str:
+    """The separator of a file without `#separator`: a tab when its first record has one; else commas, unless
+    only semicolons split that record (a spreadsheet's CSV where the decimal mark is a comma, as Excel
+    writes it in much of Europe)."""
+    if "\t" in first:
+        return "\t"
+    for delimiter in (",", ";"):
+        try:
+            if len(next(csv.reader([first], delimiter=delimiter), [])) > 1:
+                return delimiter
+        except csv.Error:  # a stray carriage return, say: the record is reported when it is read
+            break
+    return ","
+
+
 def parse_import(data: bytes | str, deck: Deck | None = None) -> ImportPreview:
     """Read CSV or Anki's plain text record by record: each is either an item to add or reported with the
     reason. Anki's header lines say the separator, HTML, column names and which columns hold the guid,
-    tags, deck and note type; without them a tab in the first record means tab-separated, else commas."""
+    tags, deck and note type; without them the first record says the separator (_guessed_delimiter)."""
     lines = _decoded_lines(data)
     preview = ImportPreview()
     header = preview.header
     rest = lines[_read_header(lines, preview):]
     if header.delimiter is None:
-        first = next((t for _, t, _ in rest if t and t.strip() and not t.startswith("#")), "")
-        delimiter = "\t" if "\t" in first else ","
+        delimiter = _guessed_delimiter(next((t for _, t, _ in rest if t and t.strip() and not t.startswith("#")), ""))
+        header.delimiter = ";" if delimiter == ";" else None  # the one guess the preview says
     else:
         delimiter = header.delimiter
     records = list(_records(rest, delimiter, preview))
