@@ -345,6 +345,21 @@ def test_import_data_shows_a_dry_run_then_imports_on_confirmation(app, client, l
     assert again.status_code == 422 and "no longer waiting" in again.get_data(as_text=True)
 
 
+@pytest.mark.app_config(MAX_CONTENT_LENGTH=1024, IMPORT_MAX_MB=1)
+def test_import_data_takes_an_archive_larger_than_other_uploads_up_to_import_max_mb(app, client, login, world,
+                                                                                  make_user):
+    data = archive_of(world["learner"])
+    assert 1024 < len(data) < 1024 * 1024
+    login(make_user(email="robin@example.com"))
+    taken = client.post("/account/import", data={"archive": (io.BytesIO(data), "failforward.zip")},
+                        content_type="multipart/form-data")
+    assert taken.status_code == 200 and "would be added" in taken.get_data(as_text=True)
+    # A raw body: the test client would spool a large upload to a file it never closes on a 413.
+    too_large = client.post("/account/import", data=b"x" * (1024 * 1024 + 1),
+                            content_type="multipart/form-data; boundary=x")
+    assert too_large.status_code == 413 and "too much to send at once" in too_large.get_data(as_text=True)
+
+
 def test_import_data_answers_a_missing_or_wrong_file_beside_the_field(app, client, login, learner):
     login(learner)
     missing = client.post("/account/import", data={}, content_type="multipart/form-data")
