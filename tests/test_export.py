@@ -228,7 +228,8 @@ def test_an_archive_costs_two_queries_per_kind_however_many_reps(app, clock, lea
 def test_download_my_data_needs_a_session_and_sends_a_zip(app, client, login, world):
     assert client.get("/account/export").status_code == 302
     login(world["learner"])
-    assert "Download my data" in client.get("/settings").get_data(as_text=True)
+    settings = client.get("/settings").get_data(as_text=True)
+    assert "Download my data" in settings and "your browser shows how much has arrived" in settings  # its progress
     response = client.get("/account/export")
     assert response.status_code == 200 and response.mimetype == "application/zip"
     assert re.match(r'attachment; filename=failforward-\d+-2026-03-04\.zip', response.headers["Content-Disposition"])
