@@ -163,6 +163,7 @@ def test_a_coachs_archive_holds_what_they_wrote_not_their_learners_records(app, 
     assert [c["body"] for c in records["review_comments"]] == ["Good timeline."]
     assert records["blameless_reviews"] == records["review_actions"] == []  # Lee's, though Casey owns the fix
     assert len(records["coaching_links"]) == 2 and len(records["contracts"]) >= 2
+    assert len(records["invites"]) == 2 and all("nonce" not in invite for invite in records["invites"])
     for private in ("reps", "goals", "drills", "lessons", "cycles", "reflections", "feedback_requests", "study_items",
                     "lesson_checks", "weekly_checkins", "safety_pulses", "threshold_rules"):
         assert records[private] == [], private
