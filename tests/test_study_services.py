@@ -9,7 +9,7 @@ from fsrs import Card, Rating, Scheduler, State
 from failforward.extensions import db
 from failforward.study import answering, exchange, services
 from failforward.study import stats as study_stats
-from failforward.study.models import StudyItem, StudyReview
+from failforward.study.models import Deck, StudyItem, StudyReview
 from tests.factories import count, link
 
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -382,6 +382,25 @@ def test_a_first_field_that_reads_as_a_header_or_a_comment_is_quoted_so_the_item
                                   ("maison", "house", "")]
         assert not preview.header.global_tags and not preview.bad
         assert (of_deck(copy)[-1].guid == "#Qx9&t") is anki  # a CSV has no guid column
+
+
+def test_the_cli_imports_an_anki_file_into_a_deck_after_a_dry_run_and_exports_it_back(runner, learner, tmp_path):
+    notes = tmp_path / "French.txt"
+    notes.write_text(anki_file(["g1", "la <b>maison</b>", "house", "noun"], ["g2", "[sound:chat.mp3]chat", "cat", ""],
+                               header="#separator:tab\n#html:true\n#guid column:1\n#tags column:4\n") + "only one\n")
+    dry = runner.invoke(args=["study-import", learner.email, "French", str(notes), "--dry-run"])
+    assert dry.exit_code == 0 and "Dry run: 2 item(s) would be imported into French" in dry.output
+    assert "line 7: Needs at least two columns" in dry.output and count(StudyItem) == count(Deck) == 0
+    done = runner.invoke(args=["study-import", learner.email, "French", str(notes)])
+    assert "Imported 2 item(s) into French." in done.output and "line 6: Media left out" in done.output
+    again = runner.invoke(args=["study-import", learner.email, "French", str(notes)])
+    assert "Imported 0 item(s)" in again.output and count(StudyItem) == 2 and count(Deck) == 1
+    back = tmp_path / "back.txt"
+    exported = runner.invoke(args=["study-export", learner.email, "French", str(back)])
+    assert exported.exit_code == 0 and back.read_text().startswith("#separator:tab\n#html:true\n")
+    assert "g1\tla <b>maison</b>\thouse\tnoun\n" in back.read_text()
+    missing = runner.invoke(args=["study-export", learner.email, "Spanish", str(back)])
+    assert missing.exit_code != 0 and "has no deck named Spanish" in missing.output
 
 
 def of_deck(deck) -> list[StudyItem]:
