@@ -1,5 +1,5 @@
 """Command-line commands: `flask --app app demo`, `outbox list|retry`, `operators grant|revoke|list`,
-`backup`, `restore`, `export-data`, `import-data`, `rebuild-weeks`."""
+`backup`, `restore`, `export-data`, `import-data`, `study-import`, `study-export`, `rebuild-weeks`."""
 
 from pathlib import Path
 
@@ -16,6 +16,8 @@ from failforward.extensions import db
 from failforward.ledger import weekly
 from failforward.mail import services as mail
 from failforward.mail.models import STATUSES
+from failforward.study import exchange
+from failforward.study import services as study
 
 
 @click.command("demo")
@@ -199,6 +201,52 @@ def rebuild_weeks_command() -> None:
     click.echo(f"Rebuilt {rows} goal weeks.")
 
 
+@click.command("study-import")
+@click.argument("email")
+@click.argument("deck")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Only say what would be imported and what not, line by line.")
+def study_import_command(email: str, deck: str, path: Path, dry_run: bool) -> None:
+    """Import a CSV or Anki "Notes in Plain Text" file into the study deck DECK of the person with this EMAIL
+    (the deck is made if they have none of that name); items already in the deck are skipped."""
+    person = _person(email)
+    name = " ".join(deck.split())
+    if not name or len(name) > 100:
+        raise click.ClickException("A deck's name is 1 to 100 characters.")
+    target = study.deck_named(person, name)
+    data = path.read_bytes()
+    if dry_run:
+        preview = exchange.parse_import(data, target)
+    else:
+        target = target or study.create_deck(person, person, name, "")
+        preview = exchange.import_items(person, target, data)
+    for said in preview.header.summary():
+        click.echo(said)
+    for line in preview.bad:
+        click.echo(f"line {line.lines}: {line.problem}")
+    for line in preview.good:
+        for note in line.notes:
+            click.echo(f"line {line.lines}: {note}")
+    count = f"{len(preview.good)} item(s)"
+    click.echo(f"Dry run: {count} would be imported into {name}; nothing was saved." if dry_run
+               else f"Imported {count} into {name}.")
+
+
+@click.command("study-export")
+@click.argument("email")
+@click.argument("deck")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--csv", "as_csv", is_flag=True, help="A spreadsheet's CSV instead of Anki's text dialect.")
+def study_export_command(email: str, deck: str, path: Path, as_csv: bool) -> None:
+    """Write the study deck DECK of the person with this EMAIL to PATH, in Anki's text dialect (Anki imports it
+    as Basic notes, and a re-import adds nothing) or, with --csv, as CSV."""
+    target = study.deck_named(_person(email), " ".join(deck.split()))
+    if target is None:
+        raise click.ClickException(f"{email} has no deck named {deck}.")
+    path.write_text(exchange.export_deck(target, tab_separated=not as_csv), encoding="utf-8")
+    click.echo(f"Wrote the deck {target.name} to {path}.")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     app.cli.add_command(demo_command)
@@ -209,3 +257,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(export_data_command)
     app.cli.add_command(import_data_command)
     app.cli.add_command(rebuild_weeks_command)
+    app.cli.add_command(study_import_command)
+    app.cli.add_command(study_export_command)

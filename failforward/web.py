@@ -174,9 +174,21 @@ def ago(moment: datetime | None) -> str:
     return f"{duration((clock.now() - moment).total_seconds() / 3600)} ago"
 
 
+def upload_limit(setting: str):
+    """Mark a view that takes uploads up to `setting` megabytes (a config key) instead of MAX_CONTENT_LENGTH."""
+    def mark(view):
+        view.upload_limit = setting
+        return view
+    return mark
+
+
 def _check_csrf() -> None:
     """Check the CSRF token of every POST up front; each form then reports a failure itself."""
     if request.method == "POST":
+        # The check reads the body, so a view's own upload limit must be in place first.
+        setting = getattr(current_app.view_functions.get(request.endpoint), "upload_limit", None)
+        if setting:
+            request.max_content_length = current_app.config[setting] * 1024 * 1024
         try:
             csrf.protect()
         except CSRFError:

@@ -1,11 +1,11 @@
 """A backup taken by a real `flask backup` process while 8 clients log reps over HTTP into a real SQLite
-file, restored by a real `flask restore` into a new instance folder: every table's rows and checksum match
-the manifest, no rep the clients saved is lost, and the restored app serves the same people their reps."""
+file (on the PostgreSQL run, a fresh PostgreSQL database: pg_dump), restored by a real `flask restore` into
+a new instance: every table's rows and checksum match the manifest, no rep the clients saved is lost, and
+the restored app serves the same people their reps."""
 
 import http.client
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -15,13 +15,15 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
 from failforward import create_app
 from failforward.accounts.models import User
 from failforward.backup import services as backup
+from failforward.database import normalise_url
 from failforward.extensions import db
+from tests import scale_database
 from tests.conftest import PASSWORD, PASSWORD_HASH
 from tests.factories import make_drill, make_goal
 
@@ -30,23 +32,41 @@ CLIENTS = 8
 MOST_REPS = 400  # per client: the loop ends by itself even if the test's waits go wrong
 
 
-def app_spec(folder: Path) -> dict:
-    """The settings of an instance living in `folder` (its database a SQLite file there)."""
-    return {"INSTANCE_PATH": str(folder / "instance"), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'ff.sqlite3'}",
+def database(folder: Path) -> str:
+    """A new, empty database for the instance in `folder`: a SQLite file there, or on the PostgreSQL run a
+    database beside the suite's, named after the folder."""
+    suite = os.environ.get("DATABASE_URL")
+    if suite:
+        return normalise_url(scale_database.create_beside(suite, f"load_{folder.name}"))
+    return f"sqlite:///{folder / 'ff.sqlite3'}"
+
+
+def app_spec(folder: Path, url: str) -> dict:
+    """The settings of an instance living in `folder`, with its database at `url`."""
+    return {"INSTANCE_PATH": str(folder / "instance"), "SQLALCHEMY_DATABASE_URI": url,
             "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False, "MAIL_TRANSPORT": "file"}
 
 
-def flask(folder: Path, *args: str) -> subprocess.CompletedProcess:
+def flask(folder: Path, url: str, *args: str) -> subprocess.CompletedProcess:
     """Run `flask --app app ARGS` as an operator would, in its own process, on the instance in `folder`."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    factory = f"failforward:create_app({app_spec(folder)!r})"
+    factory = f"failforward:create_app({app_spec(folder, url)!r})"
     return subprocess.run([str(Path(sys.executable).with_name("flask")), "--app", factory, *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120, check=False)
 
 
-def rep_count(folder: Path) -> int:
-    with sqlite3.connect(folder / "ff.sqlite3") as connection:
-        return connection.execute("SELECT count(*) FROM rep").fetchone()[0]
+def query(url: str, sql: str, **values) -> list:
+    """The rows of one query on the database at `url`, read by a connection of its own."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(text(sql), values))
+    finally:
+        engine.dispose()
+
+
+def rep_count(url: str) -> int:
+    return query(url, "SELECT count(*) FROM rep")[0][0]
 
 
 class Client(threading.Thread):
@@ -109,9 +129,19 @@ class Tally:
 @pytest.mark.timeout(300)
 def test_a_backup_under_load_restores_every_row_and_serves_the_same_pages(tmp_path):
     live, restored, backups = tmp_path / "live", tmp_path / "restored", tmp_path / "backups"
-    migrated = flask(live, "db", "upgrade")
+    live_url, restored_url = database(live), database(restored)
+    try:
+        under_load(live, live_url, restored, restored_url, backups)
+    finally:
+        for url in (live_url, restored_url):
+            if url.startswith("postgresql"):
+                scale_database.drop(url.replace("+psycopg", ""))
+
+
+def under_load(live: Path, live_url: str, restored: Path, restored_url: str, backups: Path) -> None:
+    migrated = flask(live, live_url, "db", "upgrade")
     assert migrated.returncode == 0, migrated.stderr
-    app = create_app({**app_spec(live), "TESTING": True, "WTF_CSRF_ENABLED": False})
+    app = create_app({**app_spec(live, live_url), "TESTING": True, "WTF_CSRF_ENABLED": False})
     with app.app_context():
         people = []
         for n in range(CLIENTS):
@@ -129,9 +159,9 @@ def test_a_backup_under_load_restores_every_row_and_serves_the_same_pages(tmp_pa
         for client in clients:
             client.start()
         assert tally.wait_for(CLIENTS * 5), "the clients saved too little before the backup"
-        before = rep_count(live)
-        made = flask(live, "backup", str(backups))
-        after = rep_count(live)
+        before = rep_count(live_url)
+        made = flask(live, live_url, "backup", str(backups))
+        after = rep_count(live_url)
         assert made.returncode == 0, made.stderr
         assert tally.wait_for(tally.count + CLIENTS * 5), "the clients stopped during the backup"
     finally:
@@ -140,22 +170,25 @@ def test_a_backup_under_load_restores_every_row_and_serves_the_same_pages(tmp_pa
             client.join(timeout=60)
         server.shutdown()
     assert [error for client in clients for error in client.errors] == []
-    assert rep_count(live) == tally.count  # nothing the clients were told was saved got lost
+    with app.app_context():
+        db.engine.dispose()  # the live server's connections: PostgreSQL drops the database afterwards
+    assert rep_count(live_url) == tally.count  # nothing the clients were told was saved got lost
 
     archive = next(backups.glob("failforward-backup-*.tar.gz"))
     manifest = backup.read_archive(archive)[0]
+    assert manifest["database"] == live_url.split(":")[0].split("+")[0]  # sqlite, or postgresql: pg_dump
     assert before <= manifest["tables"]["rep"]["rows"] <= after < tally.count
-    done = flask(restored, "restore", str(archive))
+    done = flask(restored, restored_url, "restore", str(archive))
     assert done.returncode == 0, done.stderr
     assert "every table's checksum matches" in done.stdout
-    engine = create_engine(f"sqlite:///{restored / 'ff.sqlite3'}")
+    engine = create_engine(restored_url)
     with engine.connect() as connection:
         assert backup.describe(connection) == manifest["tables"]
     engine.dispose()
-    assert rep_count(restored) == manifest["tables"]["rep"]["rows"]
+    assert rep_count(restored_url) == manifest["tables"]["rep"]["rows"]
     assert (restored / "instance" / "secret_key").read_text() == (live / "instance" / "secret_key").read_text()
 
-    served = create_app({**app_spec(restored), "TESTING": True, "WTF_CSRF_ENABLED": False})
+    served = create_app({**app_spec(restored, restored_url), "TESTING": True, "WTF_CSRF_ENABLED": False})
     with served.app_context():
         # The first client's browser, still signed in from before the backup: the restored key accepts its cookie.
         browser = served.test_client()
@@ -163,10 +196,8 @@ def test_a_backup_under_load_restores_every_row_and_serves_the_same_pages(tmp_pa
             browser.set_cookie(name, morsel.value)
         mine = browser.get("/ledger")
         assert mine.status_code == 200 and "Client 0" in mine.get_data(as_text=True)
-        with sqlite3.connect(restored / "ff.sqlite3") as connection:
-            ids = {row[0] for row in connection.execute(
-                "SELECT rep.id FROM rep JOIN users ON users.id = rep.learner_id WHERE users.email = ?",
-                (clients[0].email,))}
+        ids = {row[0] for row in query(restored_url, "SELECT rep.id FROM rep JOIN users ON users.id = rep.learner_id "
+                                               "WHERE users.email = :email", email=clients[0].email)}
         assert ids and ids == {int(n) for n in re.findall(r'id="rep-(\d+)"', mine.get_data(as_text=True))}
         other = served.test_client()
         assert other.post("/login", data={"email": clients[1].email, "password": PASSWORD}).status_code == 303

@@ -9,7 +9,7 @@ from fsrs import Card, Rating, Scheduler, State
 from failforward.extensions import db
 from failforward.study import answering, exchange, services
 from failforward.study import stats as study_stats
-from failforward.study.models import StudyItem, StudyReview
+from failforward.study.models import Deck, StudyItem, StudyReview
 from tests.factories import count, link
 
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -338,6 +338,15 @@ def test_quoted_fields_over_several_lines_are_one_item_and_lines_are_counted_rig
         (6, "The same as line 1: skipped."), (7, "Could not read the columns (a quote is not closed?).")]
 
 
+def test_a_spreadsheets_semicolon_csv_is_read_when_commas_do_not_split_its_first_record():
+    """Excel writes semicolons where the decimal mark is a comma (much of Europe); Anki reads such a file too."""
+    sheet = exchange.parse_import("la maison;the house\nle chat, le chien;the cat, the dog;animals\n")
+    assert items(sheet) == [("la maison", "the house", ""), ("le chat, le chien", "the cat, the dog", "animals")]
+    assert sheet.header.summary() == ["Columns separated by semicolon."]
+    commas = exchange.parse_import("Capital of France; and of Italy?,Paris; Rome\n")  # commas still come first
+    assert items(commas) == [("Capital of France; and of Italy?", "Paris; Rome", "")]
+
+
 def test_the_anki_export_is_read_back_exactly_and_reimporting_it_adds_nothing(deck, learner):
     services.create_item(learner, deck, {"prompt": "Say \"hi\"\nin French", "answer": "bonjour, salut",
                                          "tags": "greeting"})
@@ -358,6 +367,40 @@ def test_the_anki_export_is_read_back_exactly_and_reimporting_it_adds_nothing(de
     exchange.import_items(learner, csv_copy, exchange.export_deck(deck, tab_separated=False))
     assert [(i.prompt, i.answer, i.tags) for i in of_deck(csv_copy)][:2] == [
         (i.prompt, i.answer, i.tags) for i in of_deck(deck)][:2]
+
+
+def test_a_first_field_that_reads_as_a_header_or_a_comment_is_quoted_so_the_item_comes_back(deck, learner):
+    """Anki (and this import) skip a line that starts with # and read a first line `tags:` as tags; Anki's
+    writer quotes such a field, so ours does: a prompt "#1 ..." or an Anki guid "#..." survives the round trip."""
+    add(deck, "tags: what are they for?", "Grouping")
+    add(deck, "#1 rule of triage?", "Stay calm")
+    exchange.import_items(learner, deck, '#separator:tab\n#guid column:1\n"#Qx9&t"\tmaison\thouse\n')
+    for anki in (True, False):
+        copy = services.create_deck(learner, learner, f"Copy {anki}", "")
+        preview = exchange.import_items(learner, copy, exchange.export_deck(deck, tab_separated=anki))
+        assert items(preview) == [("tags: what are they for?", "Grouping", ""), ("#1 rule of triage?", "Stay calm", ""),
+                                  ("maison", "house", "")]
+        assert not preview.header.global_tags and not preview.bad
+        assert (of_deck(copy)[-1].guid == "#Qx9&t") is anki  # a CSV has no guid column
+
+
+def test_the_cli_imports_an_anki_file_into_a_deck_after_a_dry_run_and_exports_it_back(runner, learner, tmp_path):
+    notes = tmp_path / "French.txt"
+    notes.write_text(anki_file(["g1", "la <b>maison</b>", "house", "noun"], ["g2", "[sound:chat.mp3]chat", "cat", ""],
+                               header="#separator:tab\n#html:true\n#guid column:1\n#tags column:4\n") + "only one\n")
+    dry = runner.invoke(args=["study-import", learner.email, "French", str(notes), "--dry-run"])
+    assert dry.exit_code == 0 and "Dry run: 2 item(s) would be imported into French" in dry.output
+    assert "line 7: Needs at least two columns" in dry.output and count(StudyItem) == count(Deck) == 0
+    done = runner.invoke(args=["study-import", learner.email, "French", str(notes)])
+    assert "Imported 2 item(s) into French." in done.output and "line 6: Media left out" in done.output
+    again = runner.invoke(args=["study-import", learner.email, "French", str(notes)])
+    assert "Imported 0 item(s)" in again.output and count(StudyItem) == 2 and count(Deck) == 1
+    back = tmp_path / "back.txt"
+    exported = runner.invoke(args=["study-export", learner.email, "French", str(back)])
+    assert exported.exit_code == 0 and back.read_text().startswith("#separator:tab\n#html:true\n")
+    assert "g1\tla <b>maison</b>\thouse\tnoun\n" in back.read_text()
+    missing = runner.invoke(args=["study-export", learner.email, "Spanish", str(back)])
+    assert missing.exit_code != 0 and "has no deck named Spanish" in missing.output
 
 
 def of_deck(deck) -> list[StudyItem]:

@@ -22,6 +22,8 @@ from failforward.accounts.models import User
 from failforward.database import UtcDateTime
 from failforward.export.services import FORMAT, KINDS, VERSION, Kind
 from failforward.extensions import db
+from failforward.goals.models import Goal
+from failforward.ledger import weekly
 
 MAX_ARCHIVE_JSON = 500 * 1024 * 1024  # the largest failforward.json read, unpacked (a ZIP bomb stops here)
 SHOWN_REFUSALS = 100  # refusals listed line by line; the rest are counted
@@ -227,6 +229,8 @@ def import_archive(person: User, document: dict, dry_run: bool) -> Report:
     if dry_run:
         db.session.rollback()
     else:
+        # The rows went in as plain inserts, around the flush that keeps each goal's weekly roll-up.
+        weekly.rebuild(db.session.connection(), Goal.learner_id == person.id)
         db.session.commit()
         report.written = True
     return report

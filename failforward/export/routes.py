@@ -3,12 +3,12 @@ a dry run that says what would be added, skipped and refused."""
 
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, request, stream_with_context, url_for
+from flask import Blueprint, Response, current_app, stream_with_context, url_for
 from flask_login import current_user, login_required
 
 from failforward.export import importing, services
 from failforward.export.forms import ApplyImportForm, ImportDataForm
-from failforward.web import done, invalid, render
+from failforward.web import done, invalid, render, upload_limit
 
 bp = Blueprint("export", __name__)
 
@@ -33,10 +33,10 @@ def import_form():
 
 
 @bp.post("/account/import")
+@upload_limit("IMPORT_MAX_MB")
 @login_required
 def dry_run():
     """Read the uploaded archive and show its dry run: nothing is saved yet."""
-    request.max_content_length = current_app.config["IMPORT_MAX_MB"] * 1024 * 1024
     form = ImportDataForm()
     try:
         if form.validate():

@@ -35,7 +35,7 @@ from failforward.pulse.models import Pulse
 from failforward.reflection.models import OwnPrompt, RecoveryRoutine, Reflection
 from failforward.reviews.models import Review, ReviewAction, ReviewComment, ReviewEvent, ReviewFactor
 from failforward.study.models import Deck, StudyItem, StudyReview, StudySettings
-from failforward.thresholds.models import FollowUp
+from failforward.thresholds.models import FollowUp, ThresholdRule
 
 FORMAT = "failforward-export"
 VERSION = 1
@@ -106,6 +106,10 @@ KINDS: tuple[Kind, ...] = (
          lambda pid: or_(CoachingLink.coach_id == pid, CoachingLink.learner_id == pid), kept_out=COACHING_KEPT),
     Kind("contracts", _table(Contract), lambda pid: db.or_(Contract.link_id.in_(_links_of(pid)),
                                                              Contract.learner_id == pid), kept_out=COACHING_KEPT),
+    # The rules of the person's own contract (Settings -> contract): their settings, like the profile.
+    Kind("threshold_rules", _table(ThresholdRule),
+         lambda pid: ThresholdRule.contract_id.in_(select(Contract.id).where(Contract.learner_id == pid)),
+         kept_out=ACCOUNT_KEPT),
     Kind("invites", _table(Invite), lambda pid: Invite.coach_id == pid, secret=("nonce",), kept_out=COACHING_KEPT),
     Kind("goals", _table(Goal), lambda pid: Goal.learner_id == pid, owner="learner_id", key=("title", "created_at")),
     Kind("drills", _table(Drill), lambda pid: Drill.learner_id == pid, owner="learner_id", refs={"goal_id": "goals"},

@@ -231,17 +231,32 @@ def _fields(lines: list[tuple[int, str | None, str]], start: int, delimiter: str
         return None, used
 
 
+def _guessed_delimiter(first: str) -> str:
+    """The separator of a file without `#separator`: a tab when its first record has one; else commas, unless
+    only semicolons split that record (a spreadsheet's CSV where the decimal mark is a comma, as Excel
+    writes it in much of Europe)."""
+    if "\t" in first:
+        return "\t"
+    for delimiter in (",", ";"):
+        try:
+            if len(next(csv.reader([first], delimiter=delimiter), [])) > 1:
+                return delimiter
+        except csv.Error:  # a stray carriage return, say: the record is reported when it is read
+            break
+    return ","
+
+
 def parse_import(data: bytes | str, deck: Deck | None = None) -> ImportPreview:
     """Read CSV or Anki's plain text record by record: each is either an item to add or reported with the
     reason. Anki's header lines say the separator, HTML, column names and which columns hold the guid,
-    tags, deck and note type; without them a tab in the first record means tab-separated, else commas."""
+    tags, deck and note type; without them the first record says the separator (_guessed_delimiter)."""
     lines = _decoded_lines(data)
     preview = ImportPreview()
     header = preview.header
     rest = lines[_read_header(lines, preview):]
     if header.delimiter is None:
-        first = next((t for _, t, _ in rest if t and t.strip() and not t.startswith("#")), "")
-        delimiter = "\t" if "\t" in first else ","
+        delimiter = _guessed_delimiter(next((t for _, t, _ in rest if t and t.strip() and not t.startswith("#")), ""))
+        header.delimiter = ";" if delimiter == ";" else None  # the one guess the preview says
     else:
         delimiter = header.delimiter
     records = list(_records(rest, delimiter, preview))
@@ -374,16 +389,19 @@ def export_deck(deck: Deck, tab_separated: bool) -> str:
         out.write(f"#deck:{' '.join(deck.name.split())}\n#columns:guid\tFront\tBack\ttags\n")
         out.write("#guid column:1\n#tags column:4\n")
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    # A line that starts with # is a comment to Anki and to this import, and a first line `tags:` is read
+    # as tags: a record starting so is quoted whole, as Anki's own writer quotes it.
+    quoted = csv.writer(out, delimiter=delimiter, lineterminator="\n", quoting=csv.QUOTE_ALL)
     for prompt, answer, tags, guid, is_html in db.session.execute(
             db.select(StudyItem.prompt, StudyItem.answer, StudyItem.tags, StudyItem.guid, StudyItem.html)
             .where(StudyItem.deck_id == deck.id).order_by(StudyItem.id)):
         prompt, answer = (value.replace("\r\n", "\n").replace("\r", "\n") for value in (prompt, answer))
         if tab_separated:
             prompt, answer = ((rich.sanitise(v) if is_html else rich.to_html(v)) for v in (prompt, answer))
-            writer.writerow([guid, prompt, answer, tags])
+            cells = [guid, prompt, answer, tags]
         else:
             # A quoted field may hold line breaks: spreadsheets and this import read it as one item. No cell
             # may start a formula in a spreadsheet (csvsafe); this import reads the neutralised cells back.
-            cells = [rich.plain(v) if is_html else v for v in (prompt, answer)] + [tags]
-            writer.writerow([neutralise(cell) for cell in cells])
+            cells = [neutralise(cell) for cell in [rich.plain(v) if is_html else v for v in (prompt, answer)] + [tags]]
+        (quoted if cells[0].startswith(("#", "tags:")) else writer).writerow(cells)
     return out.getvalue()

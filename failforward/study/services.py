@@ -80,6 +80,12 @@ def decks_of(learner_id: int) -> list[tuple[Deck, int, int, int]]:
     return [tuple(row) for row in rows]
 
 
+def deck_named(learner: User, name: str) -> Deck | None:
+    """The learner's first deck of this name (names need not be unique), if any."""
+    return db.session.scalar(db.select(Deck).where(Deck.learner_id == learner.id, Deck.name == name)
+                             .order_by(Deck.id).limit(1))
+
+
 def create_deck(author: User, learner: User, name: str, description: str) -> Deck:
     """A new deck for the learner (made by them, or by their coach)."""
     deck = Deck(learner_id=learner.id, created_by_id=author.id, name=name, description=description)
