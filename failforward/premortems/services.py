@@ -1,5 +1,5 @@
 """Pre-mortems: the five steps (prime, silent write, reveal, cluster and vote, convert), who may take part,
-and the tripwires the daily evaluation watches in each learner's calendar."""
+comments, and the tripwires the daily evaluation watches in each learner's calendar."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -18,6 +18,7 @@ from failforward.goals.models import ACTIVE, LOWER, Goal
 from failforward.goals.services import drills_of
 from failforward.ledger import progress
 from failforward.ledger.models import MISS, Rep
+from failforward.once import say_once
 from failforward.premortems.models import (
     CONVERT,
     FORWARD,
@@ -29,6 +30,7 @@ from failforward.premortems.models import (
     PLANNED,
     Cause,
     PreMortem,
+    PreMortemComment,
     Risk,
     RiskVote,
     TripwireFiring,
@@ -236,6 +238,12 @@ def set_prevented(risk: Risk) -> None:
         db.session.commit()
 
 
+def add_comment(viewer: User, premortem: PreMortem, body: str) -> PreMortemComment:
+    """Comment on a pre-mortem the viewer may read (its learner, or their coach); a double tap adds it once."""
+    return say_once(premortem.comments, viewer.id, body,
+                    lambda: PreMortemComment(premortem_id=premortem.id, author_id=viewer.id, body=body))
+
+
 # --- tripwires ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -406,7 +414,7 @@ def premortems_of_goal(goal: Goal) -> list[PreMortem]:
     """A goal's pre-mortems, newest first, with their risks, dots and firings (a fixed number of queries)."""
     return list(db.session.scalars(
         db.select(PreMortem).where(PreMortem.goal_id == goal.id).order_by(PreMortem.created_at.desc())
-        .options(db.selectinload(PreMortem.risks).selectinload(Risk.votes),
+        .options(db.selectinload(PreMortem.comments), db.selectinload(PreMortem.risks).selectinload(Risk.votes),
                  db.selectinload(PreMortem.risks).selectinload(Risk.firings),
                  db.selectinload(PreMortem.risks).joinedload(Risk.drill))))
 
