@@ -1,6 +1,6 @@
 """A pre-mortem in two phones' browsers, with JavaScript on and off: a learner and their coach run it from the
-goal page (prime, silent write with its timer, reveal, cluster and vote, convert) to a tripwire, which then fires
-from the ledger's data and shows its contingency plan on the learner's home page."""
+goal page (prime, silent write with its timer, reveal with the coach's comment, cluster and vote, convert) to a
+tripwire, which then fires from the ledger's data and shows its contingency plan on the learner's home page."""
 
 import re
 from datetime import UTC, datetime, timedelta
@@ -60,8 +60,12 @@ def test_a_learner_and_coach_run_a_pre_mortem_and_a_tripwire_fires(live_server, 
     coach.get_by_role("button", name="I'm done").click()
     expect(coach.get_by_text("Night shifts ate my practice")).to_be_visible()
     expect(coach.get_by_text("No feedback for two weeks")).to_be_visible()
+    coach.get_by_label("Your comment").fill("Night shifts come every third week: plan around them.")
+    coach.get_by_role("button", name="Add comment").click()
+    expect(coach.get_by_text("Comment added.")).to_be_visible()
 
     me.reload()
+    expect(me.get_by_text("Night shifts come every third week: plan around them.")).to_be_visible()
     me.get_by_role("link", name="Next: cluster and vote").click()
     me.get_by_label("Risk title").fill("Tired after night shifts")
     me.get_by_role("checkbox", name=re.compile("Night shifts ate my practice")).check()
