@@ -122,6 +122,11 @@ def test_the_invited_coach_writes_votes_and_sees_the_others_causes_only_after_th
     assert "Night shifts" in reveal and "Coach is away" in reveal
     assert "invited to" not in text(coach_client.get("/"))
     assert {c.author_id for c in latest().causes} == {learner.id, coach.id}
+    client.post(f"/premortems/{premortem.id}/risks", data={"title": "Tired", "causes": [str(latest().causes[0].id)]})
+    client.post(f"/premortems/{premortem.id}/votes", data={"risk_ids": str(latest().risks[0].id), "dots-0": "3"})
+    assert "Casey Coach has not put any dots yet" in text(client.get(f"/premortems/{premortem.id}/vote"))
+    coach_client.post(f"/premortems/{premortem.id}/votes", data={"risk_ids": str(latest().risks[0].id), "dots-0": "1"})
+    assert "not put any dots yet" not in text(client.get(f"/premortems/{premortem.id}/vote"))
     assert coach_client.post(f"/premortems/{premortem.id}/close").status_code == 404  # only the owner steers
     assert coach_client.get(f"/premortems/{premortem.id}/convert").status_code == 404
 

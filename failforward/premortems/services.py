@@ -422,7 +422,8 @@ def premortems_of_goal(goal: Goal) -> list[PreMortem]:
 @dataclass(frozen=True)
 class StepPage:
     """What a step's screen shows to `viewer`: the causes they may see by participant (others' stay hidden
-    until the reveal), who is still writing, the risks with dots, and the viewer's own dots."""
+    until the reveal), who is still writing, the risks with dots, the viewer's own dots, and the other
+    participants who have put none yet (closing the vote now would leave them out)."""
 
     premortem: PreMortem
     owner: bool
@@ -433,6 +434,7 @@ class StepPage:
     ranked: list[Risk]
     my_dots: dict[int, int]
     dots_left: int
+    not_voted: list[User]
 
 
 def step_page(viewer: User, premortem: PreMortem) -> StepPage:
@@ -440,10 +442,12 @@ def step_page(viewer: User, premortem: PreMortem) -> StepPage:
     people = [premortem.learner] + ([premortem.coach] if premortem.coach else [])
     shown = [p for p in people if premortem.revealed or p.id == viewer.id]
     mine = {risk.id: v.dots for risk in premortem.risks for v in risk.votes if v.voter_id == viewer.id}
+    voters = {v.voter_id for risk in premortem.risks for v in risk.votes}
     return StepPage(premortem=premortem, owner=viewer.id == premortem.learner_id,
                     participant=viewer.id in premortem.participant_ids(),
                     written=[(p, causes_of(premortem, p.id)) for p in shown],
                     still_writing=[p for p in people if not premortem.done_at(p.id)],
                     unclustered=[c for c in premortem.causes if c.risk_id is None] if premortem.revealed else [],
                     ranked=sorted(premortem.risks, key=lambda r: (-r.dots, r.id)), my_dots=mine,
-                    dots_left=dots_left(premortem, viewer.id))
+                    dots_left=dots_left(premortem, viewer.id),
+                    not_voted=[p for p in people if p.id != viewer.id and p.id not in voters])
