@@ -98,7 +98,12 @@ document.addEventListener("DOMContentLoaded", () => {
 document.addEventListener("DOMContentLoaded", () => {
   const timer = document.querySelector("[data-countdown]");
   if (!timer) return;
-  const ends = Date.now() + Number(timer.dataset.countdown) * 1000;
+  // "Save and keep writing" reloads the page: the end is kept for this tab, so a save does not restart the
+  // countdown (an end more than an hour past starts a fresh one).
+  const key = `countdown:${timer.dataset.countdownKey}`;
+  const kept = Number(sessionStorage.getItem(key));
+  const ends = kept > Date.now() - 3600 * 1000 ? kept : Date.now() + Number(timer.dataset.countdown) * 1000;
+  sessionStorage.setItem(key, String(ends));
   const show = () => {
     const left = Math.max(0, Math.round((ends - Date.now()) / 1000));
     timer.textContent = left > 0

@@ -8,7 +8,7 @@ from failforward.accounts.models import User
 from failforward.extensions import db
 from failforward.goals.models import Goal
 from failforward.premortems import services
-from failforward.premortems.models import Cause, PreMortem, Risk, TripwireFiring
+from failforward.premortems.models import Cause, PreMortem, PreMortemComment, Risk, TripwireFiring
 from tests.factories import count_now, fresh
 
 WHO_MAY_CALL = {
@@ -18,6 +18,7 @@ WHO_MAY_CALL = {
     "premortems.save_causes": "learner-or-coach",
     "premortems.reveal_now": "learner-only",
     "premortems.reveal": "learner-or-coach",
+    "premortems.comment": "learner-or-coach",
     "premortems.vote": "learner-or-coach",
     "premortems.create_risk": "learner-or-coach",
     "premortems.save_votes": "learner-or-coach",
@@ -70,6 +71,9 @@ def posts() -> dict[str, tuple]:
                                    lambda w, c: count_now(Cause, Cause.premortem_id == w.premortem) == 3),
         "premortems.reveal_now": ("learner", lambda w: f"/premortems/{w.premortem}/reveal", lambda w: {},
                                   lambda w, c: fresh(PreMortem, w.premortem).revealed_at is not None),
+        "premortems.comment": ("learner", lambda w: f"/premortems/{w.premortem}/comments",
+                               lambda w: {"body": "Night shifts again"},
+                               lambda w, c: count_now(PreMortemComment) == 1),
         "premortems.create_risk": ("learner", lambda w: f"/premortems/{w.voting}/risks",
                                    lambda w: {"title": "No feedback loop"},
                                    lambda w, c: count_now(Risk, Risk.premortem_id == w.voting) == 2),

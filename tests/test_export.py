@@ -78,6 +78,7 @@ def world(clock, learner, coach, make_user):
     risk = premortems.add_risk(premortem, learner.id, "Tired on call", [c.id for c in premortem.causes[:2]])
     premortems.vote(premortem, learner, {risk.id: 2})
     premortems.vote(premortem, coach, {risk.id: 1})
+    premortems.add_comment(coach, premortem, "Night shifts worry me most.")
     review, _ = reviews.create_review(learner, {"trigger": "Missed pages", "scope": "", "counterfactual": "",
                                                 "what_worked": "", "assumptions": "", "shared": True},
                                       [(NOW, "Silent phone")], [("tools", "Silent"), ("process", "No handover")],
@@ -121,6 +122,7 @@ def test_a_learners_archive_holds_every_record_they_own(app, world):
     assert [c["change"] for c in records["cycles"]] == ["Read first"]
     assert [n["body"] for n in records["cycle_notes"]] == ["Try it twice a day."]
     assert [r["title"] for r in records["risks"]] == ["Tired on call"] and len(records["risk_votes"]) == 2
+    assert [c["body"] for c in records["pre_mortem_comments"]] == ["Night shifts worry me most."]
     assert [c["text"] for c in records["causes"]] == ["Skipped the warm-up", "Pager fatigue",
                                                       "No runbook for the new alerts"]
     assert [r["trigger"] for r in records["blameless_reviews"]] == ["Missed pages"]
@@ -165,6 +167,7 @@ def test_a_coachs_archive_holds_what_they_wrote_not_their_learners_records(app, 
     assert [c["body"] for c in records["lesson_comments"]] == ["Good catch."]
     assert [n["body"] for n in records["cycle_notes"]] == ["Try it twice a day."]
     assert [c["body"] for c in records["review_comments"]] == ["Good timeline."]
+    assert [c["body"] for c in records["pre_mortem_comments"]] == ["Night shifts worry me most."]
     assert records["blameless_reviews"] == records["review_actions"] == []  # Lee's, though Casey owns the fix
     assert len(records["coaching_links"]) == 2 and len(records["contracts"]) >= 2
     assert len(records["invites"]) == 2 and all("nonce" not in invite for invite in records["invites"])

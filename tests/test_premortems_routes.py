@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from failforward.extensions import db
 from failforward.premortems import services
-from failforward.premortems.models import Cause, PreMortem, Risk
+from failforward.premortems.models import Cause, PreMortem, PreMortemComment, Risk
 from tests.factories import field_error, link, make_drill, make_goal, text
+from tests.premortem_world import converted
 from tests.test_forms_fuzz import FUZZ, NASTY, assert_answered_well, body_kind, field, json_of, json_value, submit
 
 NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
@@ -71,7 +72,8 @@ def test_a_learner_runs_a_pre_mortem_alone_without_javascript(client, login, peo
     goal_page = text(client.get(f"/goals/{goal_id}"))
     assert "Tripwire: no rep on Pager drill for 3 days" in goal_page
     assert "Then: Ten-minute reps only" in goal_page and "Watching" in goal_page
-    assert (f'href="/goals/{goal_id}/cycles/new?change=Practise+before+shifts&amp;objective=Tired"' in goal_page)
+    assert (f'href="/goals/{goal_id}/cycles/new?change=Practise+before+shifts&amp;objective=Tired&amp;drill={drill.id}"'
+            in goal_page)
 
     client.post(f"/risks/{tired.id}/prevented")
     assert "Prevention done" in text(client.get(f"/goals/{goal_id}"))
@@ -120,6 +122,11 @@ def test_the_invited_coach_writes_votes_and_sees_the_others_causes_only_after_th
     assert "Night shifts" in reveal and "Coach is away" in reveal
     assert "invited to" not in text(coach_client.get("/"))
     assert {c.author_id for c in latest().causes} == {learner.id, coach.id}
+    client.post(f"/premortems/{premortem.id}/risks", data={"title": "Tired", "causes": [str(latest().causes[0].id)]})
+    client.post(f"/premortems/{premortem.id}/votes", data={"risk_ids": str(latest().risks[0].id), "dots-0": "3"})
+    assert "Casey Coach has not put any dots yet" in text(client.get(f"/premortems/{premortem.id}/vote"))
+    coach_client.post(f"/premortems/{premortem.id}/votes", data={"risk_ids": str(latest().risks[0].id), "dots-0": "1"})
+    assert "not put any dots yet" not in text(client.get(f"/premortems/{premortem.id}/vote"))
     assert coach_client.post(f"/premortems/{premortem.id}/close").status_code == 404  # only the owner steers
     assert coach_client.get(f"/premortems/{premortem.id}/convert").status_code == 404
 
@@ -174,6 +181,48 @@ def test_a_fired_tripwire_shows_its_contingency_on_home_and_on_the_goal_page(cli
     assert "owner: you" in text(coach_client.get(f"/goals/{drill.goal_id}"))
     services.set_prevented(risk)
     assert "Risks you own" not in text(coach_client.get("/"))
+
+
+def test_the_coach_reads_along_and_comments_and_the_learner_answers(client, login, people, app):
+    learner, coach, stranger, drill = people
+    premortem = services.start(learner, drill.goal, 6, 3, None)  # the coach is not invited: they read along
+    services.write_causes(premortem, learner, ["Night shifts"], finished=True)
+    coach_client = app.test_client()
+    login(coach, coach_client)
+    assert "The causes and comments (0)" in text(coach_client.get(f"/goals/{drill.goal_id}"))
+    response = coach_client.post(f"/premortems/{premortem.id}/comments", data={"body": "x" * 2001})
+    assert response.status_code == 422 and "x" * 2001 in text(response)
+    assert "Field cannot be longer than 2000 characters." in field_error(response, "body")
+    response = coach_client.post(f"/premortems/{premortem.id}/comments", data={"body": "Night shifts: every week?"})
+    assert response.location == f"/premortems/{premortem.id}/reveal#comments"
+    coach_client.post(f"/premortems/{premortem.id}/comments", data={"body": "Night shifts: every week?"})  # double tap
+
+    login(learner)
+    assert "The causes and comments (1)" in text(client.get(f"/goals/{drill.goal_id}"))
+    client.post(f"/premortems/{premortem.id}/comments", data={"body": "Two a week."})
+    reveal = text(client.get(f"/premortems/{premortem.id}/reveal"))
+    assert re.search(r"Casey Coach · .*\n\s*<p class=\"prewrap\">Night shifts: every week\?</p>", reveal)
+    assert "Two a week." in reveal and "Night shifts" in reveal
+
+    stranger_client = app.test_client()
+    login(stranger, stranger_client)
+    assert stranger_client.post(f"/premortems/{premortem.id}/comments", data={"body": "Mine"}).status_code == 404
+    assert [c.body for c in latest().comments] == ["Night shifts: every week?", "Two a week."]
+
+
+def test_only_the_learner_is_offered_a_risks_prevention_as_a_pdsa_cycle(client, login, people, app):
+    learner, coach, _stranger, drill = people
+    (risk,) = converted(learner, drill.goal, ["Tired"])
+    services.convert(risk, {"prevention": "Sleep first", "contingency": "Short reps", "owner": "learner",
+                            "due_on": NOW.date(), "tripwire": "no-rep", "drill_id": drill.id, "threshold": 3})
+    login(learner)
+    link_to_plan = (f'href="/goals/{drill.goal_id}/cycles/new?change=Sleep+first&amp;objective=Tired'
+                    f'&amp;drill={drill.id}"')
+    assert link_to_plan in text(client.get(f"/goals/{drill.goal_id}"))
+    coach_client = app.test_client()
+    login(coach, coach_client)
+    coach_page = text(coach_client.get(f"/goals/{drill.goal_id}"))
+    assert "Prevent: Sleep first" in coach_page and "Try it as a PDSA cycle" not in coach_page  # it would be a 404
 
 
 # --- every form, fuzzed -------------------------------------------------------------------------
@@ -231,6 +280,17 @@ def test_risk_and_dots_forms(running, title, causes, dots, kind, json_values):
                                 json_of(votes, json_values)), votes, kind)
     for risk in db.session.scalars(db.select(Risk)):
         assert 0 < len(risk.title) <= 200 and 0 <= risk.dots <= 3
+
+
+@FUZZ
+@given(body=field, kind=body_kind, json_values=st.lists(json_value, min_size=1, max_size=1))
+def test_comment_form(running, body, kind, json_values):
+    fields = {"body": body}
+    response = submit(running, f"/premortems/{running.ids['writing']}/comments", fields, kind, json_of(fields,
+                                                                                                     json_values))
+    assert_answered_well(response, fields, kind, kept_text=("body",) if isinstance(body, str) else ())
+    for comment in db.session.scalars(db.select(PreMortemComment)):
+        assert comment.body.strip() and len(comment.body) <= 2000 and "\x00" not in comment.body
 
 
 @FUZZ

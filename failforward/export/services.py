@@ -30,7 +30,7 @@ from failforward.feedback.models import FeedbackMessage, FeedbackRequest, reques
 from failforward.goals.models import Drill, Goal
 from failforward.ledger.models import Rep
 from failforward.lessons.models import Lesson, LessonCheck, LessonComment, LessonTag, lesson_tags
-from failforward.premortems.models import Cause, PreMortem, Risk, RiskVote, TripwireFiring
+from failforward.premortems.models import Cause, PreMortem, PreMortemComment, Risk, RiskVote, TripwireFiring
 from failforward.pulse.models import Pulse
 from failforward.reflection.models import OwnPrompt, RecoveryRoutine, Reflection
 from failforward.reviews.models import Review, ReviewAction, ReviewComment, ReviewEvent, ReviewFactor
@@ -136,6 +136,9 @@ KINDS: tuple[Kind, ...] = (
          refs={"risk_id": "risks"}, people=("voter_id",), key=("risk_id", "voter_id")),
     Kind("tripwire_firings", _table(TripwireFiring), lambda pid: TripwireFiring.learner_id == pid,
          owner="learner_id", refs={"risk_id": "risks"}, key=("risk_id", "fired_at")),
+    Kind("pre_mortem_comments", _table(PreMortemComment),
+         lambda pid: or_(PreMortemComment.premortem_id.in_(_premortems_of(pid)), PreMortemComment.author_id == pid),
+         refs={"premortem_id": "pre_mortems"}, people=("author_id",), key=("premortem_id", "created_at", "body")),
     Kind("feedback_requests", _table(FeedbackRequest), lambda pid: FeedbackRequest.learner_id == pid,
          owner="learner_id", refs={"rep_id": "reps"}, key=("rep_id", "created_at")),
     Kind("feedback_request_reps", request_reps, lambda pid: request_reps.c.request_id.in_(_requests_of(pid)),

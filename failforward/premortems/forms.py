@@ -1,5 +1,5 @@
-"""Forms for a pre-mortem's steps: the prime's choices, the silent write, a risk, the dots, and a top risk's
-mitigation."""
+"""Forms for a pre-mortem's steps: the prime's choices, the silent write, a risk, the dots, a top risk's
+mitigation, and a comment."""
 
 from datetime import date, timedelta
 
@@ -124,6 +124,13 @@ def vote_form(risks, mine: dict[int, int], **kwargs) -> VoteForm:
     """The dots form for these risks, prefilled with the voter's dots."""
     data = {"risk_ids": ",".join(str(risk.id) for risk in risks), "dots": [mine.get(risk.id) for risk in risks]}
     return VoteForm(data=data, **kwargs).label_with(risks)
+
+
+class CommentForm(Form):
+    """A comment on a pre-mortem (the learner's coach, or the learner)."""
+
+    body = TextAreaField("Your comment", validators=[DataRequired("Write your comment."), Length(max=2000),
+                                                     plain_text], render_kw={"rows": 3})
 
 
 class ConvertForm(Form):

@@ -1,5 +1,5 @@
 """A pre-mortem on a goal (seed §3.1): its participants' causes, the risks they were clustered into with
-their dots, each top risk's prevention, tripwire and contingency, and the tripwire's firings."""
+their dots, each top risk's prevention, tripwire and contingency, the tripwire's firings, and comments."""
 
 from datetime import date, datetime
 
@@ -53,6 +53,8 @@ class PreMortem(db.Model):
                                                  passive_deletes=True)
     risks: Mapped[list["Risk"]] = relationship(order_by="Risk.id", back_populates="premortem",
                                                cascade="all, delete-orphan", passive_deletes=True)
+    comments: Mapped[list["PreMortemComment"]] = relationship(order_by="PreMortemComment.created_at",
+                                                              cascade="all, delete-orphan", passive_deletes=True)
 
     def participant_ids(self) -> list[int]:
         return [self.learner_id] + ([self.coach_id] if self.coach_id else [])
@@ -161,3 +163,15 @@ class TripwireFiring(db.Model):
     cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     risk: Mapped[Risk] = relationship(back_populates="firings")
+
+
+class PreMortemComment(db.Model):
+    """A comment on a pre-mortem, by the learner's coach (invited or reading along) or the learner."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    premortem_id: Mapped[int] = mapped_column(ForeignKey("pre_mortem.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+    author: Mapped[User | None] = relationship()

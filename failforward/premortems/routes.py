@@ -1,5 +1,6 @@
-"""Pre-mortem screens, one a step (prime, silent write, reveal, cluster and vote, convert), and the actions on
-a top risk (prevention done, a manual tripwire triggered or cleared). Every action is a plain form POST."""
+"""Pre-mortem screens, one a step (prime, silent write, reveal, cluster and vote, convert), comments, and the
+actions on a top risk (prevention done, a manual tripwire triggered or cleared). Every action is a plain form
+POST."""
 
 from flask import Blueprint, url_for
 from flask_login import current_user, login_required
@@ -10,6 +11,7 @@ from failforward.goals.services import drills_of, own_goal_or_404
 from failforward.premortems import services
 from failforward.premortems.forms import (
     CausesForm,
+    CommentForm,
     ConvertForm,
     RiskForm,
     StartForm,
@@ -98,8 +100,22 @@ def reveal_now(premortem_id: int):
 @bp.get("/premortems/<int:premortem_id>/reveal")
 @login_required
 def reveal(premortem_id: int):
-    """Step 3, reveal: every cause by participant, once all have finished (or the owner revealed)."""
-    return _step("reveal", services.premortem_or_404(current_user, premortem_id))
+    """Step 3, reveal: every cause by participant, once all have finished (or the owner revealed); and the
+    comments."""
+    premortem = services.premortem_or_404(current_user, premortem_id)
+    return _step("reveal", premortem, comment_form=CommentForm(formdata=None))
+
+
+@bp.post("/premortems/<int:premortem_id>/comments")
+@login_required
+def comment(premortem_id: int):
+    """Comment on a pre-mortem (the learner's coach, invited or reading along, or the learner)."""
+    premortem = services.premortem_or_404(current_user, premortem_id)
+    form = CommentForm()
+    if not form.validate_on_submit():
+        return _step("reveal", premortem, http_status=422, comment_form=form)
+    services.add_comment(current_user, premortem, form.body.data)
+    return done(url_for("premortems.reveal", premortem_id=premortem.id, _anchor="comments"), flash="Comment added.")
 
 
 def _vote_forms(premortem, risk_form=None, dots_form=None) -> dict:

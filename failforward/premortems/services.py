@@ -1,5 +1,5 @@
 """Pre-mortems: the five steps (prime, silent write, reveal, cluster and vote, convert), who may take part,
-and the tripwires the daily evaluation watches in each learner's calendar."""
+comments, and the tripwires the daily evaluation watches in each learner's calendar."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,6 +19,7 @@ from failforward.goals.models import ACTIVE, LOWER, Goal
 from failforward.goals.services import drills_of
 from failforward.ledger import progress
 from failforward.ledger.models import MISS, Rep
+from failforward.once import say_once
 from failforward.premortems.models import (
     CONVERT,
     FORWARD,
@@ -30,6 +31,7 @@ from failforward.premortems.models import (
     PLANNED,
     Cause,
     PreMortem,
+    PreMortemComment,
     Risk,
     RiskVote,
     TripwireFiring,
@@ -237,6 +239,12 @@ def set_prevented(risk: Risk) -> None:
         db.session.commit()
 
 
+def add_comment(viewer: User, premortem: PreMortem, body: str) -> PreMortemComment:
+    """Comment on a pre-mortem the viewer may read (its learner, or their coach); a double tap adds it once."""
+    return say_once(premortem.comments, viewer.id, body,
+                    lambda: PreMortemComment(premortem_id=premortem.id, author_id=viewer.id, body=body))
+
+
 # --- tripwires ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -407,7 +415,7 @@ def premortems_of_goal(goal: Goal) -> list[PreMortem]:
     """A goal's pre-mortems, newest first, with their risks, dots and firings (a fixed number of queries)."""
     return list(db.session.scalars(
         db.select(PreMortem).where(PreMortem.goal_id == goal.id).order_by(PreMortem.created_at.desc())
-        .options(db.selectinload(PreMortem.risks).selectinload(Risk.votes),
+        .options(db.selectinload(PreMortem.comments), db.selectinload(PreMortem.risks).selectinload(Risk.votes),
                  db.selectinload(PreMortem.risks).selectinload(Risk.firings),
                  db.selectinload(PreMortem.risks).joinedload(Risk.drill))))
 
@@ -415,7 +423,8 @@ def premortems_of_goal(goal: Goal) -> list[PreMortem]:
 @dataclass(frozen=True)
 class StepPage:
     """What a step's screen shows to `viewer`: the causes they may see by participant (others' stay hidden
-    until the reveal), who is still writing, the risks with dots, and the viewer's own dots."""
+    until the reveal), who is still writing, the risks with dots, the viewer's own dots, and the other
+    participants who have put none yet (closing the vote now would leave them out)."""
 
     premortem: PreMortem
     owner: bool
@@ -426,6 +435,7 @@ class StepPage:
     ranked: list[Risk]
     my_dots: dict[int, int]
     dots_left: int
+    not_voted: list[User]
 
 
 def step_page(viewer: User, premortem: PreMortem) -> StepPage:
@@ -433,10 +443,12 @@ def step_page(viewer: User, premortem: PreMortem) -> StepPage:
     people = [premortem.learner] + ([premortem.coach] if premortem.coach else [])
     shown = [p for p in people if premortem.revealed or p.id == viewer.id]
     mine = {risk.id: v.dots for risk in premortem.risks for v in risk.votes if v.voter_id == viewer.id}
+    voters = {v.voter_id for risk in premortem.risks for v in risk.votes}
     return StepPage(premortem=premortem, owner=viewer.id == premortem.learner_id,
                     participant=viewer.id in premortem.participant_ids(),
                     written=[(p, causes_of(premortem, p.id)) for p in shown],
                     still_writing=[p for p in people if not premortem.done_at(p.id)],
                     unclustered=[c for c in premortem.causes if c.risk_id is None] if premortem.revealed else [],
                     ranked=sorted(premortem.risks, key=lambda r: (-r.dots, r.id)), my_dots=mine,
-                    dots_left=dots_left(premortem, viewer.id))
+                    dots_left=dots_left(premortem, viewer.id),
+                    not_voted=[p for p in people if p.id != viewer.id and p.id not in voters])

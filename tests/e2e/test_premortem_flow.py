@@ -1,6 +1,6 @@
 """A pre-mortem in two phones' browsers, with JavaScript on and off: a learner and their coach run it from the
-goal page (prime, silent write with its timer, reveal, cluster and vote, convert) to a tripwire, which then fires
-from the ledger's data and shows its contingency plan on the learner's home page."""
+goal page (prime, silent write with its timer, reveal with the coach's comment, cluster and vote, convert) to a
+tripwire, which then fires from the ledger's data and shows its contingency plan on the learner's home page."""
 
 import re
 from datetime import UTC, datetime, timedelta
@@ -60,8 +60,12 @@ def test_a_learner_and_coach_run_a_pre_mortem_and_a_tripwire_fires(live_server, 
     coach.get_by_role("button", name="I'm done").click()
     expect(coach.get_by_text("Night shifts ate my practice")).to_be_visible()
     expect(coach.get_by_text("No feedback for two weeks")).to_be_visible()
+    coach.get_by_label("Your comment").fill("Night shifts come every third week: plan around them.")
+    coach.get_by_role("button", name="Add comment").click()
+    expect(coach.get_by_text("Comment added.")).to_be_visible()
 
     me.reload()
+    expect(me.get_by_text("Night shifts come every third week: plan around them.")).to_be_visible()
     me.get_by_role("link", name="Next: cluster and vote").click()
     me.get_by_label("Risk title").fill("Tired after night shifts")
     me.get_by_role("checkbox", name=re.compile("Night shifts ate my practice")).check()
@@ -104,3 +108,19 @@ def test_a_learner_and_coach_run_a_pre_mortem_and_a_tripwire_fires(live_server, 
     expect(card.get_by_text("2 days without a rep on Page triage")).to_be_visible()
     card.get_by_role("link", name="See the risk").click()
     expect(me.get_by_text("Tripwire fired")).to_be_visible()
+
+
+def test_saving_midway_does_not_restart_the_writing_timer(live_server, open_page, goal_id):
+    me = open_page()
+    me.clock.install()
+    sign_in(me, live_server.url, LEARNER)
+    me.goto(f"{live_server.url}/goals/{goal_id}/premortems/new")
+    me.get_by_role("button", name="Start writing").click()
+    timer = me.locator("[data-countdown]")
+    expect(timer).to_have_text(re.compile(r"^[56]:\d\d left$"))
+    me.clock.fast_forward("02:30")
+    expect(timer).to_have_text(re.compile(r"^3:\d\d left$"))
+    me.get_by_label("What happened? One cause a line").fill("Night shifts ate my practice")
+    me.get_by_role("button", name="Save and keep writing").click()
+    expect(me.get_by_text("Saved. 1 cause so far")).to_be_visible()
+    expect(timer).to_have_text(re.compile(r"^3:\d\d left$"))  # not 6:00 again
