@@ -95,7 +95,7 @@ def test_the_migrations_have_a_single_head(empty_database):
 
 def test_the_weekly_rollups_are_filled_from_the_reps_already_there(empty_database):
     """An instance upgraded past c9e4b7a2d5f1 shows its goals' weeks at once, not only after a new rep."""
-    flask_migrate.upgrade(revision="a7d3e5f9c2b1")
+    flask_migrate.upgrade(revision="b8e4f1a6c3d2")
     with db.engine.begin() as connection:
         connection.exec_driver_sql(
             "INSERT INTO users (id, name, email, password_hash, timezone, session_version, checkin_weekday, "

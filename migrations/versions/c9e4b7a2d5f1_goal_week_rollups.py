@@ -1,7 +1,7 @@
 """Each goal's weeks rolled up from its reps (issue 14: the coach's overview read every rep of five weeks on
 every view). The rows are filled from the reps already there.
 
-Revision ID: c9e4b7a2d5f1, after a7d3e5f9c2b1 (2026-11-30).
+Revision ID: c9e4b7a2d5f1, after b8e4f1a6c3d2 (2026-11-30).
 """
 
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "c9e4b7a2d5f1"
-down_revision = "a7d3e5f9c2b1"
+down_revision = "b8e4f1a6c3d2"
 branch_labels = None
 depends_on = None
 
