@@ -105,6 +105,25 @@ def test_bad_input_answers_422_with_the_text_kept(client, login, people):
     assert "Sleep first</textarea>" in text(response)
 
 
+def test_a_learner_without_a_coach_is_not_offered_the_coach_as_a_risks_owner(client, login, make_user, clock):
+    """On their own, "The coach" would own a step nobody sees: the form offers the learner only."""
+    clock.set(NOW)
+    learner = make_user(name="Solo")
+    drill = make_drill(make_goal(learner))
+    premortem = services.start(learner, drill.goal, 6, 3, None)
+    services.write_causes(premortem, learner, ["Night shifts"], finished=True)
+    risk = services.add_risk(premortem, learner.id, "Tired", [premortem.causes[0].id])
+    services.vote(premortem, learner, {risk.id: 1})
+    services.close_vote(premortem)
+    login(learner)
+    page = text(client.get(f"/risks/{risk.id}/edit"))
+    assert 'value="learner"' in page and 'value="coach"' not in page
+    response = client.post(f"/risks/{risk.id}", data={"prevention": "Sleep first", "tripwire": "manual",
+                                                      "contingency": "Rest", "owner": "coach", "due_on": "2026-03-20"})
+    assert response.status_code == 422 and field_error(response, "owner")
+    assert "Sleep first</textarea>" in text(response)
+
+
 def test_the_invited_coach_writes_votes_and_sees_the_others_causes_only_after_the_reveal(client, login, people, app):
     learner, coach, _stranger, drill = people
     login(learner)

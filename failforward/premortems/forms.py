@@ -152,9 +152,11 @@ class ConvertForm(Form):
                        validators=[InputRequired("Pick an owner.")])
     due_on = DayField("By", validators=[InputRequired("Enter the date, like 2026-03-04.")])
 
-    def __init__(self, *args, drills=(), today: date | None = None, **kwargs):
+    def __init__(self, *args, drills=(), today: date | None = None, has_coach: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.drill_id.choices = choices([("", "No drill"), *((str(d.id), d.name) for d in drills)])
+        if not has_coach:  # a learner on their own owns every step: "The coach" would be nobody
+            self.owner.choices = choices([(key, label) for key, label in OWNERS.items() if key == "learner"])
         self.today = today
 
     def validate_drill_id(self, field) -> None:

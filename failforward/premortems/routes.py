@@ -6,6 +6,7 @@ from flask import Blueprint, url_for
 from flask_login import current_user, login_required
 
 from failforward.calendar import today_for
+from failforward.coaching.services import coaches_of
 from failforward.forms import ConfirmForm
 from failforward.goals.services import drills_of, own_goal_or_404
 from failforward.premortems import services
@@ -183,8 +184,9 @@ def convert_form(risk: Risk, formdata: bool = False) -> ConvertForm:
     data = {name: getattr(risk, name) for name in ("prevention", "contingency", "owner", "due_on", "tripwire",
                                                    "threshold")}
     data["drill_id"] = str(risk.drill_id or "")
-    return ConvertForm(drills=drills_of(risk.premortem.goal), today=today_for(risk.premortem.learner),
-                       **({} if formdata else {"formdata": None, "data": data}))
+    learner = risk.premortem.learner
+    return ConvertForm(drills=drills_of(risk.premortem.goal), today=today_for(learner),
+                       has_coach=bool(coaches_of(learner)), **({} if formdata else {"formdata": None, "data": data}))
 
 
 @bp.get("/premortems/<int:premortem_id>/convert")
