@@ -107,7 +107,19 @@ def writes_done() -> None:
     answer that reads (a card of today's reps, say) reads when it is drawn. Tests fail any write after it."""
     if not g.get("writes_done"):
         g.writes_done = True
-        db.session.commit()
+        if db.session().in_transaction():  # a commit with nothing to end would still expire every row loaded
+            db.session.commit()
+
+
+def commit_keeping_rows() -> None:
+    """Commit, keeping the rows the session holds as they are: for a service whose answer is drawn from what it
+    has just written (its rows hold what the database now holds), which would otherwise read them all back."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 class UtcDateTime(TypeDecorator):

@@ -94,6 +94,35 @@ def test_the_queue_lists_every_learners_open_requests_nearest_due_first(app, clo
     assert services.queue_size(coach) == (3, 2)
 
 
+def test_a_queue_page_reads_as_plain_rows_what_the_requests_themselves_say(app, clock, make_user, coach, learner,
+                                                                          drill, the_link):
+    """The queue page's one-query rows agree with the requests loaded as objects: the learner, rep, drill, goal,
+    the session's rep count, and the latest follow-up only while one is open."""
+    second = make_user(name="Ana Second")
+    link(coach, second, feedback_due_hours=4)
+    second_drill = make_drill(make_goal(second, unit="words"), name="Cold open")
+    first = log(learner, drill, 4.0, at=at(-30), note="Rushed the start.")
+    session = services.ask(learner, first, "Too slow?", [log(learner, drill, 5.5, at=at(-29))])
+    plain = services.ask(second, log(second, second_drill, 120.0), "")
+    followed = services.ask(learner, log(learner, drill, 3.0, at=at(-20)), "Better?")
+    services.answer(coach, followed, "Yes.")
+    clock.set(at(1))
+    services.follow_up(learner, followed, "And the middle part?")
+    clock.set(at(2))
+    services.follow_up(learner, followed, "The last one, then.")
+    answered = services.ask(learner, log(learner, drill, 2.0, at=at(-10)), "")
+    services.answer(coach, answered, "Fine.")  # answered, no follow-up open: not in the queue
+
+    items = services.queue_items(coach, 10, 0)
+    assert items == [services.QueueItem.of(feedback) for feedback in services.queue(coach)]
+    assert [item.id for item in items] == [session.id, plain.id, followed.id]  # the last two due at once: by id
+    assert (items[0].rep_count, items[0].note, items[0].follow_up) == (2, "Rushed the start.", None)
+    assert (items[1].learner_name, items[1].drill_name, items[1].unit) == ("Ana Second", "Cold open", "words")
+    assert items[2].follow_up == "The last one, then."
+    assert services.queue_items(coach, 10, 0, second.id) == items[1:2]
+    assert services.queue_items(coach, 1, 2) == items[2:]
+
+
 def test_the_queue_comes_a_page_at_a_time_in_due_order(app, coach, learner, drill, the_link):
     asked = [services.ask(learner, log(learner, drill, 4.0, at=at(-hours)), "") for hours in range(5)]
     nearest_first = asked[::-1]

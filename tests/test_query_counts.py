@@ -185,6 +185,21 @@ def test_a_saved_rep_is_drawn_without_holding_the_write_lock(app, htmx_client, l
     assert db.session.scalar(db.select(db.func.count()).select_from(Rep).where(Rep.value == 4.0)) == 1
 
 
+def test_a_saved_rep_is_drawn_from_the_rows_just_written(app, htmx_client, login, people):
+    """After the write, the card reads today's reps (and their feedback) and nothing it already held: not the
+    learner, their drills or goals again (two commits, the service's and web.done's, used to expire them all,
+    and drawing the card read the learner back)."""
+    _coach, learners, drills = people
+    login(learners[0], htmx_client)
+    form = {"drill_id": str(drills[learners[0].id][0].id), "value": "4", "idempotency_key": "drawn-test-0001"}
+    with counting_queries() as statements:
+        response = htmx_client.post("/reps", data=form, headers={"HX-Target": "quick-log"})
+    assert response.status_code == 200 and "Saved: 4" in response.get_data(as_text=True)
+    after_write = statements[next(i for i, s in enumerate(statements) if s.startswith("INSERT INTO rep")) + 1:]
+    read_back = [s for s in after_write if s.startswith(("SELECT users.", "SELECT drill.", "SELECT goal."))]
+    assert read_back == [], read_back
+
+
 def test_a_review_page_issues_as_many_queries_with_3_rows_as_with_30(app, login, people):
     """A blameless review's page: its timeline, factors, fixes (the learner's and the coach's), comments."""
     from failforward.reviews import services as reviews

@@ -82,6 +82,7 @@ def answer(request_id: int):
     if not form.validate_on_submit():
         return invalid("feedback/show.html", "feedback/_queue_item.html", feedback=feedback, answer_form=form,
                        follow_up_form=FollowUpForm(), helpful_form=HelpfulForm(), form=form,
+                       item=services.QueueItem.of(feedback),
                        trends=services.trends([feedback.rep.drill_id]), learner_id=query_number("learner"))
     sent = f"Feedback sent to {feedback.learner.name}."  # read in the write's own transaction, not a new one
     services.answer(current_user, feedback, form.body.data)

@@ -13,7 +13,14 @@ from failforward.accounts.services import notify, wants
 from failforward.calendar import zone_of
 from failforward.coaching.access import active_link, learners_record_or_404
 from failforward.coaching.models import CoachingLink
-from failforward.coaching.services import coaches_of, feedback_due_hours, invite_url, newest_open_invite, roster
+from failforward.coaching.services import (
+    coaches_of,
+    feedback_due_hours,
+    invite_url,
+    is_coach,
+    newest_open_invite,
+    roster,
+)
 from failforward.database import UtcDateTime, hours_between
 from failforward.extensions import db
 from failforward.feedback.models import FeedbackMessage, FeedbackRequest, request_reps, waiting
@@ -159,20 +166,93 @@ def trends(drill_ids: list[int]) -> dict[int, Trend]:
 
 
 @dataclass(frozen=True)
+class QueueItem:
+    """One waiting request as the queue draws it: the learner, the rep on its drill and goal, when it is due,
+    and (while a follow-up is open) the follow-up's words."""
+
+    id: int
+    learner_name: str
+    drill_id: int
+    drill_name: str
+    value: float
+    outcome: str
+    note: str
+    performed_at: datetime
+    unit: str
+    direction: str
+    target: float
+    due_at: datetime
+    answered_at: datetime | None
+    follow_up_open: bool
+    question: str
+    rep_count: int
+    follow_up: str | None = None  # the last message, while a follow-up is open
+
+    @property
+    def overdue(self) -> bool:
+        return self.answered_at is None and clock.now() > self.due_at
+
+    @classmethod
+    def of(cls, feedback: FeedbackRequest) -> "QueueItem":
+        """The item for a request already loaded (the answer form again, with its error)."""
+        rep, goal = feedback.rep, feedback.rep.drill.goal
+        return cls(feedback.id, feedback.learner.name, rep.drill_id, rep.drill.name, rep.value, rep.outcome, rep.note,
+                   rep.performed_at, goal.unit, goal.direction, goal.target, feedback.due_at, feedback.answered_at,
+                   feedback.follow_up_open, feedback.question, feedback.rep_count,
+                   feedback.messages[-1].body if feedback.follow_up_open and feedback.messages else None)
+
+
+def queue_items(coach: User, limit: int, offset: int, learner_id: int | None = None) -> list[QueueItem]:
+    """One page of the queue (the order of `queue`) as plain rows, from one query: loading the request, its
+    learner, rep, drill, goal and messages as objects cost more than drawing them."""
+    last_message = (db.select(FeedbackMessage.body).where(FeedbackMessage.request_id == FeedbackRequest.id)
+                    .order_by(FeedbackMessage.created_at.desc(), FeedbackMessage.id.desc()).limit(1)
+                    .correlate(FeedbackRequest).scalar_subquery())
+    rows = db.session.execute(
+        _open_for_coach(coach, learner_id).with_only_columns(
+            FeedbackRequest.id, User.name, Rep.drill_id, Drill.name, Rep.value, Rep.outcome, Rep.note,
+            Rep.performed_at, Goal.unit, Goal.direction, Goal.target, FeedbackRequest.due_at,
+            FeedbackRequest.answered_at, FeedbackRequest.follow_up_open, FeedbackRequest.question,
+            FeedbackRequest.rep_count, db.case((FeedbackRequest.follow_up_open, last_message)))
+        .join(User, User.id == FeedbackRequest.learner_id).join(Rep, Rep.id == FeedbackRequest.rep_id)
+        .join(Drill, Drill.id == Rep.drill_id).join(Goal, Goal.id == Drill.goal_id)
+        .order_by(FeedbackRequest.due_at, FeedbackRequest.id).limit(limit).offset(offset))
+    return [QueueItem(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Learner:
+    """One of the coach's learners, as the queue names them: the link, the learner, their name."""
+
+    link_id: int
+    learner_id: int
+    name: str
+
+
+def learners_of(coach: User) -> list[Learner]:
+    """The coach's active learners by name, as plain rows (the queue's filter and latency table)."""
+    if not is_coach(coach):
+        return []
+    return [Learner(*row) for row in db.session.execute(
+        db.select(CoachingLink.id, CoachingLink.learner_id, User.name).join(User, User.id == CoachingLink.learner_id)
+        .where(CoachingLink.coach_id == coach.id, CoachingLink.ended_at.is_(None)).order_by(User.name))]
+
+
+@dataclass(frozen=True)
 class QueuePage:
     """One page of a coach's queue, of every learner or the one picked (`learner`): the requests nearest
     due with each drill's trend, how many wait and how many are overdue, the latency of each of the
     coach's learners, and the newest invite link still open (to copy)."""
 
-    requests: list[FeedbackRequest]
+    requests: list[QueueItem]
     total: int
     overdue: int
     page: int
     last_page: int
     trends: dict[int, Trend]
-    learners: list[CoachingLink]
+    learners: list[Learner]
     latency: dict[int, "Latency"]
-    learner: CoachingLink | None = None
+    learner: Learner | None = None
     invite_url: str | None = None
 
     @property
@@ -184,16 +264,16 @@ def queue_page(coach: User, page: int, learner_id: int | None = None) -> QueuePa
     """Page `page` of the coach's queue, of one learner's requests given `learner_id` (404 unless the coach
     coaches them). The page is kept within the pages there are: the nearest due are the ones to answer,
     and a long queue stays quick to draw."""
-    learners = roster(coach)
+    learners = learners_of(coach)
     learner = next((link for link in learners if link.learner_id == learner_id), None)
     if learner_id is not None and learner is None:
         abort(404)
     total, overdue = queue_size(coach, learner_id)
     last_page = max(1, -(-total // QUEUE_PAGE))
     page = max(1, min(page, last_page))
-    requests = queue(coach, QUEUE_PAGE, (page - 1) * QUEUE_PAGE, learner_id)
+    requests = queue_items(coach, QUEUE_PAGE, (page - 1) * QUEUE_PAGE, learner_id)
     invite = newest_open_invite(coach)
-    return QueuePage(requests, total, overdue, page, last_page, trends(sorted({r.rep.drill_id for r in requests})),
+    return QueuePage(requests, total, overdue, page, last_page, trends(sorted({r.drill_id for r in requests})),
                      learners, latency([link.learner_id for link in learners], coach.id), learner,
                      invite_url(invite) if invite else None)
 
@@ -283,23 +363,29 @@ def latency(learner_ids: list[int], coach_id: int | None = None) -> dict[int, La
     own: the clock stops at their first answer, and a request another coach answered first is theirs, not
     this coach's (it counts only if this coach answered it too)."""
     now = clock.now()
-    answered_at = FeedbackRequest.answered_at
-    query = db.select(FeedbackRequest.learner_id)
+    stopped_at = FeedbackRequest.answered_at
     if coach_id is not None:
         # Per request in the window, by the messages' request index (a grouped subquery read every message the
         # coach ever wrote: a year of answers to read four weeks).
-        answered_at = (db.select(db.func.min(FeedbackMessage.created_at))
-                       .where(FeedbackMessage.request_id == FeedbackRequest.id, FeedbackMessage.author_id == coach_id)
-                       .correlate(FeedbackRequest).scalar_subquery())
-        answered_at = db.type_coerce(answered_at, FeedbackMessage.created_at.type)
-        query = query.where(db.or_(answered_at.is_not(None), FeedbackRequest.answered_at.is_(None)))
+        stopped_at = (db.select(db.func.min(FeedbackMessage.created_at))
+                      .where(FeedbackMessage.request_id == FeedbackRequest.id, FeedbackMessage.author_id == coach_id)
+                      .correlate(FeedbackRequest).scalar_subquery())
+    # The window's requests with the time their clock stopped, looked up once each: MATERIALIZED, as written
+    # inline SQLite ran the coach's subquery once for every place that reads it (four).
+    window = (db.select(FeedbackRequest.learner_id, FeedbackRequest.practised_at, FeedbackRequest.due_at,
+                        FeedbackRequest.answered_at,
+                        db.type_coerce(stopped_at, FeedbackMessage.created_at.type).label("stopped_at"))
+              .where(FeedbackRequest.learner_id.in_(learner_ids), FeedbackRequest.created_at >= now - LATENCY_WINDOW)
+              .cte("latency_window").prefix_with("MATERIALIZED"))
     # Unanswered: its age so far. `now` typed like the column, so it is sent as naive UTC like the stored
     # values (untyped, SQLite got the zone's wall time and PostgreSQL compared it as timestamptz).
-    until = db.func.coalesce(answered_at, db.literal(now, UtcDateTime()))
-    rows = db.session.execute(
-        query.add_columns(hours_between(until, FeedbackRequest.practised_at), until > FeedbackRequest.due_at,
-                          answered_at.is_not(None))
-        .where(FeedbackRequest.learner_id.in_(learner_ids), FeedbackRequest.created_at >= now - LATENCY_WINDOW))
+    until = db.func.coalesce(window.c.stopped_at, db.literal(now, UtcDateTime()))
+    query = db.select(window.c.learner_id, hours_between(until, window.c.practised_at), until > window.c.due_at,
+                      window.c.stopped_at.is_not(None))
+    if coach_id is not None:
+        # A request another coach answered first is theirs, not this coach's, unless this coach answered it too.
+        query = query.where(db.or_(window.c.stopped_at.is_not(None), window.c.answered_at.is_(None)))
+    rows = db.session.execute(query)
     samples: dict[int, list] = {learner_id: [] for learner_id in learner_ids}
     for learner_id, hours, late, answered in rows:
         samples[learner_id].append((hours, bool(late), bool(answered)))

@@ -11,6 +11,7 @@ from failforward import clock
 from failforward.accounts.models import User
 from failforward.calendar import day_start, today_in, week_bounds, week_start, zone_of
 from failforward.coaching.access import learners_record_or_404, own_record_or_404
+from failforward.database import commit_keeping_rows
 from failforward.extensions import db
 from failforward.goals import services as goals
 from failforward.goals.models import ACTIVE, REACHED, Drill, Goal
@@ -198,7 +199,7 @@ def log_from_card(card: QuickLog, drill_id: int, fields: dict, idempotency_key: 
     drills = [d for d in card.drills if d.goal_id != drill.goal_id or drill.goal.status == ACTIVE]
     after = QuickLog(card.learner, drills, rep.drill_id, saved, created,
                      rep.id if created and rep.outcome == MISS else None)
-    db.session.commit()
+    commit_keeping_rows()  # the card is drawn from the rows just written: reading them back cost more than the rest
     return after
 
 
