@@ -195,7 +195,10 @@ def test_a_saved_rep_is_drawn_from_the_rows_just_written(app, htmx_client, login
     with counting_queries() as statements:
         response = htmx_client.post("/reps", data=form, headers={"HX-Target": "quick-log"})
     assert response.status_code == 200 and "Saved: 4" in response.get_data(as_text=True)
-    after_write = statements[next(i for i, s in enumerate(statements) if s.startswith("INSERT INTO rep")) + 1:]
+    # After the write's last statement (the rep, then its goal's weekly roll-up and status).
+    last_write = max(i for i, s in enumerate(statements) if s.startswith(("INSERT", "UPDATE", "DELETE")))
+    assert any(s.startswith("INSERT INTO rep") for s in statements[:last_write + 1])
+    after_write = statements[last_write + 1:]
     read_back = [s for s in after_write if s.startswith(("SELECT users.", "SELECT drill.", "SELECT goal."))]
     assert read_back == [], read_back
 
