@@ -1,13 +1,20 @@
 """The weekly roll-ups (ledger.weekly): every write path keeps them equal to what the reps say."""
 
 import random
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from flask import g
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
+from failforward.accounts.models import User
 from failforward.calendar import zone_of
 from failforward.extensions import db
 from failforward.goals import services as goals
+from failforward.goals.models import Drill
 from failforward.ledger import services as ledger
 from failforward.ledger import weekly
 from failforward.ledger.models import GoalWeek, Rep
@@ -91,3 +98,42 @@ def test_rebuild_weeks_recomputes_rows_loaded_around_the_session(app, clock, lea
     assert result.exit_code == 0, result.output
     assert "Rebuilt 1 goal weeks." in result.output
     assert rows() == {(drill.goal_id, date(2026, 3, 23), 4.0, 1, 0)}
+
+
+def test_two_reps_logged_at_once_on_one_goal_both_count(app, clock, learner):
+    """Two devices log a rep on one goal at the same moment. The second waits while the first recomputes the
+    goal's week (its row is locked until commit), then counts both reps. Without the lock, on PostgreSQL the
+    second refused its rep (both inserted the week's row), or wrote a week without the first rep."""
+    clock.set(START)
+    drill = make_drill(make_goal(learner))
+    learner_id, drill_id, goal_id = learner.id, drill.id, drill.goal_id
+    first_wrote, failures = threading.Event(), []
+
+    def hold_the_first(session, _context):
+        if threading.current_thread().name == "first" and not first_wrote.is_set():
+            first_wrote.set()
+            time.sleep(0.5)  # the first's week is written, not yet committed
+
+    def tap(value: float) -> None:
+        try:
+            with app.app_context():
+                g.in_task = True  # begin IMMEDIATE on SQLite, as a POST does
+                if threading.current_thread().name == "second":
+                    first_wrote.wait(5)
+                log(db.session.get(User, learner_id), db.session.get(Drill, drill_id), value, at=START)
+        except Exception as error:  # noqa: BLE001 - the assertion below names it
+            failures.append(repr(error))
+
+    event.listen(Session, "after_flush_postexec", hold_the_first)
+    try:
+        taps = [threading.Thread(target=tap, args=(value,), name=name) for name, value in (("first", 2.0),
+                                                                                            ("second", 6.0))]
+        for thread in taps:
+            thread.start()
+        for thread in taps:
+            thread.join(30)
+    finally:
+        event.remove(Session, "after_flush_postexec", hold_the_first)
+    assert failures == []
+    db.session.rollback()  # this thread's snapshot is from before the taps
+    assert rows() == {(goal_id, date(2026, 3, 23), 4.0, 2, 0)} == rebuilt()

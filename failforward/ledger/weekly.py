@@ -74,9 +74,12 @@ def _recompute(connection: Connection, goal_id: int, how: str, direction: str, z
 
 
 def _goal_rules(connection: Connection, where) -> dict[int, tuple[str, str, ZoneInfo]]:
+    """Each goal's rule and zone, its row locked until the transaction ends: two reps logged at once on one goal
+    recompute its weeks one after the other, the second seeing the first's rep (PostgreSQL; SQLite's writers take
+    turns anyway). In id order, so that two writers never wait for each other."""
     return {goal_id: (how, direction, ZoneInfo(timezone)) for goal_id, how, direction, timezone in connection.execute(
         db.select(Goal.id, Goal.aggregation, Goal.direction, User.timezone)
-        .join(User, User.id == Goal.learner_id).where(where))}
+        .join(User, User.id == Goal.learner_id).where(where).order_by(Goal.id).with_for_update(of=Goal))}
 
 
 def _after_flush(session: Session, _context) -> None:
