@@ -30,6 +30,7 @@ from failforward.pulse.routes import bp as pulse_bp
 from failforward.reflection.routes import bp as reflection_bp
 from failforward.reviews.routes import bp as reviews_bp
 from failforward.study.routes import bp as study_bp
+from failforward.thresholds import services as thresholds
 from failforward.thresholds.routes import bp as thresholds_bp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     tasks.configure(app)
     weekly.listen()
+    thresholds.listen()
     mail.init_app(app, may_see_learner)  # mail sits below coaching, so it is handed coaching's access rule
     web.init_app(app)
     _register_blueprints(app)

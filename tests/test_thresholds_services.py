@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from failforward.accounts import services as accounts
 from failforward.coaching.models import Contract
 from failforward.extensions import db
 from failforward.lessons import services as lessons
@@ -57,6 +58,18 @@ def test_every_learner_has_a_personal_contract_with_the_default_numbers(clock, m
     services.fire_due()
     assert count(Contract, Contract.learner_id == learner.id) == 1
     assert len(services.contract_page(learner).rules) == 4
+
+
+def test_signing_up_stores_the_personal_contract_from_the_defaults(app, inbox):
+    """Issue 13: the contract is created at sign-up, so it is the person's from the first day (their data export
+    carries it), not only once they save it or the sweep needs it."""
+    accounts.start_sign_up("Ada", "ada@example.com", "a long enough password", "Europe/Paris", None)
+    body = inbox.body(inbox.last_to("ada@example.com"))
+    token = next(word for word in body.split() if word.startswith("http://localhost/")).rsplit("/", 1)[1]
+    user, _next = accounts.finish_sign_up(token)
+    [contract] = db.session.scalars(db.select(Contract).where(Contract.learner_id == user.id))
+    assert contract.link_id is None and contract.accepted_at is not None
+    assert len(services.contract_page(user).rules) == 4
 
 
 def test_three_misses_on_one_drill_make_a_lesson_due_once(clock, make_user):

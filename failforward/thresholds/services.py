@@ -11,7 +11,7 @@ from flask import url_for
 
 from failforward import clock
 from failforward.accounts.models import User
-from failforward.accounts.services import notify
+from failforward.accounts.services import notify, signed_up
 from failforward.calendar import day_start, zone_of
 from failforward.coaching.models import CoachingLink, Contract
 from failforward.coaching.services import CONTRACT_TERMS, DEFAULT_CONTRACT
@@ -74,6 +74,16 @@ def _store_defaults(learner_id: int) -> Contract:
     return contract
 
 
+def _contract_at_sign_up(user: User) -> None:
+    _store_defaults(user.id)
+
+
+def listen() -> None:
+    """Every new account starts with its personal contract, stored from the defaults in the sign-up's own
+    transaction (create_app calls this; connecting twice keeps one receiver)."""
+    signed_up.connect(_contract_at_sign_up)
+
+
 def _stored(learner: User) -> Contract | None:
     return db.session.scalar(db.select(Contract).where(Contract.learner_id == learner.id))
 
@@ -87,8 +97,9 @@ class ContractPage:
 
 
 def contract_page(learner: User) -> ContractPage:
-    """The learner's own contract. Every learner has one: until it is stored (when they first save it, or
-    the sweep first needs its rules) it is the defaults, and reading it writes nothing."""
+    """The learner's own contract. Every learner has one: stored at sign-up; an account made another way (the
+    demo, an operator's) reads the defaults until it is stored (when first saved, or the sweep first needs its
+    rules), and reading it writes nothing."""
     contract = _stored(learner)
     if contract is None:
         return ContractPage(*_defaults(learner.id))
