@@ -226,6 +226,13 @@ def sign_in(page: Page, base_url: str, email: str, password: str = PASSWORD) -> 
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
+def log_misses(page: Page, drill: str, values: tuple[str, ...]) -> None:
+    """Log reps of `values` minutes from the home page's quick-log card, each one a miss of the goal's target."""
+    for value in values:
+        page.get_by_label("Value").fill(value)
+        page.get_by_role("button", name="Save rep").click()
+        expect(page.get_by_text(f"Saved: {value} min on {drill} (miss;")).to_be_visible()
+
 
 def go_to(page: Page, name: str) -> None:
     """Follow the menu to a place: from the bar when it shows the link (a laptop, or a phone's short bar), else

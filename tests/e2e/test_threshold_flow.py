@@ -11,7 +11,7 @@ from failforward import clock as app_clock
 from failforward.accounts.models import User
 from failforward.extensions import db
 from failforward.thresholds import services
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import log_misses, sign_in
 from tests.factories import make_drill, make_goal
 
 LEARNER, COACH = "lee@example.com", "casey@example.com"
@@ -35,10 +35,7 @@ def people(live_server):
 def test_three_misses_make_a_lesson_due_that_is_written_from_the_home_card(live_server, open_page, people, js):
     me = open_page(js=js)
     sign_in(me, live_server.url, LEARNER)
-    for value in ("12", "13", "14"):
-        me.get_by_label("Value").fill(value)
-        me.get_by_role("button", name="Save rep").click()
-        expect(me.get_by_text(f"Saved: {value} min on Page triage (miss;")).to_be_visible()
+    log_misses(me, "Page triage", ("12", "13", "14"))
     with live_server.app.app_context():
         assert services.fire_due() == 1  # the per-minute sweep's call
 
